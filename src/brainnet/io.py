@@ -1,0 +1,137 @@
+"""Artefact input and output: xarray objects in netCDF, written atomically.
+
+Every artefact passed between stages goes through :func:`write_netcdf` and
+:func:`read_dataset`. Writing goes to a hidden temporary file beside the target
+and is renamed into place only once complete, so an interrupted run never
+leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["atomic_path", "read_dataset", "write_netcdf", "encode_attrs", "decode_attr"]
+
+_ENGINE = "h5netcdf"
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path that is renamed to ``path`` only on success.
+
+    The parent folder is created. On any exception the temporary file (or
+    folder) is removed and ``path`` keeps whatever it held before.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.is_dir():
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
+
+
+def encode_attrs(attrs: dict) -> dict:
+    """Make attribute values storable in netCDF.
+
+    netCDF attributes hold numbers, strings and flat arrays only; ``None``,
+    booleans, dicts and nested lists are stored as JSON text and read back with
+    :func:`decode_attr`.
+    """
+    out = {}
+    for key, value in attrs.items():
+        if isinstance(value, str | int | float | np.integer | np.floating) and not isinstance(
+            value, bool
+        ):
+            out[key] = value
+        elif isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+            out[key] = list(value)
+        else:
+            out[key] = "json:" + json.dumps(value, default=_json_default)
+    return out
+
+
+def decode_attr(value):
+    """Read back an attribute written by :func:`encode_attrs`."""
+    if isinstance(value, str) and value.startswith("json:"):
+        return json.loads(value[5:])
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"cannot store attribute value of type {type(value).__name__}")
+
+
+def write_netcdf(obj: xr.Dataset | xr.DataArray, path: str | os.PathLike) -> Path:
+    """Write an xarray object to ``path`` atomically (h5netcdf engine).
+
+    Attributes are passed through :func:`encode_attrs` on the object and on
+    each variable, so provenance dicts survive the round trip.
+
+    Returns
+    -------
+    path : Path
+        The written file.
+    """
+    path = Path(path)
+    obj = obj.copy(deep=False)
+    obj.attrs = encode_attrs(obj.attrs)
+    variables = obj.variables if isinstance(obj, xr.Dataset) else obj.coords.variables
+    for var in variables.values():
+        var.attrs = encode_attrs(var.attrs)
+    with atomic_path(path) as tmp:
+        obj.to_netcdf(tmp, engine=_ENGINE, invalid_netcdf=True)
+    return path
+
+
+def read_dataset(path: str | os.PathLike, required: tuple[str, ...] = ()) -> xr.Dataset:
+    """Read an artefact fully into memory and decode its attributes.
+
+    Parameters
+    ----------
+    path : path-like
+        The netCDF file.
+    required : tuple of str
+        Variables or coordinates that must be present; a missing one raises
+        an error naming the file and the variable.
+
+    Returns
+    -------
+    ds : xarray.Dataset
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"artefact not found: {path}")
+    try:
+        with xr.open_dataset(path, engine=_ENGINE) as ds:
+            ds = ds.load()
+    except Exception as err:  # h5py raises several types for damaged files
+        raise OSError(f"cannot read artefact {path}: {err}") from err
+    ds.attrs = {k: decode_attr(v) for k, v in ds.attrs.items()}
+    for var in ds.variables.values():
+        var.attrs = {k: decode_attr(v) for k, v in var.attrs.items()}
+    missing = [name for name in required if name not in ds.variables]
+    if missing:
+        raise KeyError(f"artefact {path} lacks {missing}; it holds {sorted(ds.variables)}")
+    return ds
