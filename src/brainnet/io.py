@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,11 +35,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         yield tmp
-        os.replace(tmp, path)
+        if tmp.is_dir() and path.is_dir():
+            # a folder cannot be renamed over a non-empty one: move the old aside first
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
     finally:
         if tmp.is_dir():
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
@@ -47,18 +53,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def encode_attrs(attrs: dict) -> dict:
     """Make attribute values storable in netCDF.
 
-    netCDF attributes hold numbers, strings and flat arrays only; ``None``,
-    booleans, dicts and nested lists are stored as JSON text and read back with
-    :func:`decode_attr`.
+    Numbers and strings are stored as they are; ``None``, booleans, lists and
+    dicts as JSON text (netCDF attributes cannot hold them, and h5py cannot
+    store lists of strings portably), read back by :func:`decode_attr`.
     """
     out = {}
     for key, value in attrs.items():
-        if isinstance(value, str | int | float | np.integer | np.floating) and not isinstance(
+        if isinstance(value, str):
+            out[key] = str(value)  # plain str: h5py rejects subclasses such as TorchVersion
+        elif isinstance(value, int | float | np.integer | np.floating) and not isinstance(
             value, bool
         ):
             out[key] = value
-        elif isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
-            out[key] = list(value)
         else:
             out[key] = "json:" + json.dumps(value, default=_json_default)
     return out
