@@ -40,8 +40,9 @@ __all__ = ["extract_activations", "layer_reduction_settings"]
 DEFAULT_REDUCTION = {"method": "srp", "n_components": 2048, "grid": 4}
 
 
-def layer_reduction_settings(layer: str, reduction: dict | None,
-                             layer_reduction: dict | None) -> dict:
+def layer_reduction_settings(
+    layer: str, reduction: dict | None, layer_reduction: dict | None
+) -> dict:
     """The reduction settings of one layer: the per-layer entry over the default."""
     settings = dict(DEFAULT_REDUCTION)
     settings.update(reduction or {})
@@ -99,23 +100,32 @@ def extract_activations(
     names = [PIXELS, *layers]
     unknown = sorted(set(layer_reduction or {}) - set(names))
     if unknown:
-        raise ValueError(f"model {spec.name!r}: layer_reduction names unknown layers {unknown}; "
-                         f"layers are {names}")
+        raise ValueError(
+            f"model {spec.name!r}: layer_reduction names unknown layers {unknown}; "
+            f"layers are {names}"
+        )
 
     paths = list(stimuli["path"].values)
-    batches = [paths[i:i + batch_size] for i in range(0, len(paths), batch_size)]
+    batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
     logger.info("extracting %d layers of %s for %d stimuli", len(names), spec.name, len(paths))
 
     def load(batch_paths):
         return torch.stack([transform(load_image(p)) for p in batch_paths])
 
     path = Path(path)
-    with atomic_path(path) as tmp, ThreadPoolExecutor(max_workers=1) as pool, \
-            torch.inference_mode():
+    with (
+        atomic_path(path) as tmp,
+        ThreadPoolExecutor(max_workers=1) as pool,
+        torch.inference_mode(),
+    ):
         pending = pool.submit(load, batches[0])
         writer, reducers, start = None, None, 0
-        progress = tqdm(batches, desc=f"{spec.name} activations", unit="batch",
-                        disable=logger.getEffectiveLevel() > 20)
+        progress = tqdm(
+            batches,
+            desc=f"{spec.name} activations",
+            unit="batch",
+            disable=logger.getEffectiveLevel() > 20,
+        )
         for i, _ in enumerate(progress):
             images = pending.result()
             if i + 1 < len(batches):
@@ -123,8 +133,11 @@ def extract_activations(
             outputs = {PIXELS: images, **extractor(images)}
             if writer is None:
                 reducers = {
-                    name: make_reducer(tuple(outputs[name].shape[1:]), layer=name,
-                                       **_reducer_kwargs(name, reduction, layer_reduction, seed))
+                    name: make_reducer(
+                        tuple(outputs[name].shape[1:]),
+                        layer=name,
+                        **_reducer_kwargs(name, reduction, layer_reduction, seed),
+                    )
                     for name in names
                 }
                 writer = _open_writer(tmp, stimuli, names, reducers, batch_size)
@@ -140,8 +153,12 @@ def extract_activations(
 
 def _reducer_kwargs(layer, reduction, layer_reduction, seed) -> dict:
     settings = layer_reduction_settings(layer, reduction, layer_reduction)
-    return {"method": settings["method"], "grid": int(settings["grid"]),
-            "n_components": int(settings["n_components"]), "seed": seed}
+    return {
+        "method": settings["method"],
+        "grid": int(settings["grid"]),
+        "n_components": int(settings["n_components"]),
+        "seed": seed,
+    }
 
 
 def _open_writer(path: Path, stimuli: xr.Dataset, names, reducers, batch_size) -> h5netcdf.File:
@@ -155,8 +172,12 @@ def _open_writer(path: Path, stimuli: xr.Dataset, names, reducers, batch_size) -
     for name in names:
         dim = f"feature_{name}"
         f.dimensions[dim] = reducers[name].n_features
-        var = f.create_variable(name, ("stimulus", dim), dtype="f4",
-                                chunks=(min(batch_size, n), reducers[name].n_features))
+        var = f.create_variable(
+            name,
+            ("stimulus", dim),
+            dtype="f4",
+            chunks=(min(batch_size, n), reducers[name].n_features),
+        )
         # tells xarray that these string variables are coordinates of the layer
         var.attrs["coordinates"] = "stimulus_id category"
     return f

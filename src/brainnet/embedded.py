@@ -113,8 +113,9 @@ def _background(rng, size: int) -> Image.Image:
         mask = Image.fromarray((field * 255).astype(np.uint8)).resize(
             (size, size), Image.Resampling.BICUBIC
         )
-        return Image.composite(Image.new("RGB", (size, size), base),
-                               Image.new("RGB", (size, size), other), mask)
+        return Image.composite(
+            Image.new("RGB", (size, size), base), Image.new("RGB", (size, size), other), mask
+        )
     image = Image.new("RGB", (size, size), base)
     draw = ImageDraw.Draw(image)
     period = int(size / rng.uniform(4, 16))
@@ -142,8 +143,9 @@ def _paste_transformed(image: Image.Image, sprite: Image.Image, rng) -> None:
     scale = rng.uniform(0.45, 0.85)
     side = max(8, int(size * scale))
     sprite = sprite.resize((side, side), Image.Resampling.LANCZOS)
-    sprite = sprite.rotate(float(rng.uniform(-30, 30)), resample=Image.Resampling.BICUBIC,
-                           expand=True)
+    sprite = sprite.rotate(
+        float(rng.uniform(-30, 30)), resample=Image.Resampling.BICUBIC, expand=True
+    )
     # a soft shadow separates the object from busy textures
     shadow = Image.new("RGBA", sprite.size, (0, 0, 0, 0))
     shadow.putalpha(sprite.getchannel("A").point(lambda a: a * 0.35))
@@ -177,24 +179,49 @@ def _face(rng, size: int) -> Image.Image:
     gaze = rng.uniform(-2, 2)
     for side in (-1, 1):
         cx = 50 + yaw + side * eye_dx
-        draw.ellipse([(cx - 7) * s, (eye_y - 4) * s, (cx + 7) * s, (eye_y + 4) * s],
-                     fill=(250, 250, 245))
-        draw.ellipse([(cx + gaze - 3.5) * s, (eye_y - 3.5) * s, (cx + gaze + 3.5) * s,
-                      (eye_y + 3.5) * s], fill=iris)
-        draw.ellipse([(cx + gaze - 1.5) * s, (eye_y - 1.5) * s, (cx + gaze + 1.5) * s,
-                      (eye_y + 1.5) * s], fill=(10, 10, 10))
+        draw.ellipse(
+            [(cx - 7) * s, (eye_y - 4) * s, (cx + 7) * s, (eye_y + 4) * s], fill=(250, 250, 245)
+        )
+        draw.ellipse(
+            [(cx + gaze - 3.5) * s, (eye_y - 3.5) * s, (cx + gaze + 3.5) * s, (eye_y + 3.5) * s],
+            fill=iris,
+        )
+        draw.ellipse(
+            [(cx + gaze - 1.5) * s, (eye_y - 1.5) * s, (cx + gaze + 1.5) * s, (eye_y + 1.5) * s],
+            fill=(10, 10, 10),
+        )
         brow_tilt = rng.uniform(-3, 3)
-        draw.line([((cx - 7) * s, (eye_y - 8 + side * brow_tilt / 2) * s),
-                   ((cx + 7) * s, (eye_y - 8 - side * brow_tilt / 2) * s)],
-                  fill=hair, width=int(2.5 * s))
+        draw.line(
+            [
+                ((cx - 7) * s, (eye_y - 8 + side * brow_tilt / 2) * s),
+                ((cx + 7) * s, (eye_y - 8 - side * brow_tilt / 2) * s),
+            ],
+            fill=hair,
+            width=int(2.5 * s),
+        )
     nose = [(50 + yaw * 1.3) * s, (eye_y + 4) * s]
-    draw.line([tuple(nose), ((50 + yaw * 1.5 - 4) * s, (eye_y + 17) * s),
-               ((50 + yaw * 1.3 + 3) * s, (eye_y + 18) * s)],
-              fill=tuple(int(c * 0.7) for c in skin), width=int(2 * s))
+    draw.line(
+        [
+            tuple(nose),
+            ((50 + yaw * 1.5 - 4) * s, (eye_y + 17) * s),
+            ((50 + yaw * 1.3 + 3) * s, (eye_y + 18) * s),
+        ],
+        fill=tuple(int(c * 0.7) for c in skin),
+        width=int(2 * s),
+    )
     mouth_y, smile = rng.uniform(74, 80), rng.uniform(-6, 10)
-    draw.arc([(50 + yaw - 11) * s, (mouth_y - 6) * s, (50 + yaw + 11) * s,
-              (mouth_y + 6 + smile / 2) * s], start=10, end=170,
-             fill=_colour(rng, hue=0.98, sat=(0.4, 0.8), val=(0.4, 0.8)), width=int(3 * s))
+    draw.arc(
+        [
+            (50 + yaw - 11) * s,
+            (mouth_y - 6) * s,
+            (50 + yaw + 11) * s,
+            (mouth_y + 6 + smile / 2) * s,
+        ],
+        start=10,
+        end=170,
+        fill=_colour(rng, hue=0.98, sat=(0.4, 0.8), val=(0.4, 0.8)),
+        width=int(3 * s),
+    )
     return sprite
 
 
@@ -206,8 +233,14 @@ def _house(rng, size: int) -> Image.Image:
     eaves, base = rng.uniform(38, 50), rng.uniform(88, 96)
     draw.rectangle([left * s, eaves * s, right * s, base * s], fill=wall)
     peak_x = rng.uniform(40, 60)
-    draw.polygon([((left - 5) * s, eaves * s), (peak_x * s, rng.uniform(6, 20) * s),
-                  ((right + 5) * s, eaves * s)], fill=roof)
+    draw.polygon(
+        [
+            ((left - 5) * s, eaves * s),
+            (peak_x * s, rng.uniform(6, 20) * s),
+            ((right + 5) * s, eaves * s),
+        ],
+        fill=roof,
+    )
     if rng.uniform() < 0.6:  # chimney
         cx = rng.uniform(left + 8, right - 14)
         draw.rectangle([cx * s, (eaves - 22) * s, (cx + 7) * s, (eaves - 4) * s], fill=roof)
@@ -220,22 +253,30 @@ def _house(rng, size: int) -> Image.Image:
         if abs(wx + 5 - door_x - 6) < 14:
             continue
         wy = eaves + rng.uniform(6, 12)
-        draw.rectangle([wx * s, wy * s, (wx + 11) * s, (wy + 11) * s], fill=glass,
-                       outline=trim, width=int(1.5 * s))
-        draw.line([((wx + 5.5) * s, wy * s), ((wx + 5.5) * s, (wy + 11) * s)], fill=trim,
-                  width=int(s))
-        draw.line([(wx * s, (wy + 5.5) * s), ((wx + 11) * s, (wy + 5.5) * s)], fill=trim,
-                  width=int(s))
+        draw.rectangle(
+            [wx * s, wy * s, (wx + 11) * s, (wy + 11) * s],
+            fill=glass,
+            outline=trim,
+            width=int(1.5 * s),
+        )
+        draw.line(
+            [((wx + 5.5) * s, wy * s), ((wx + 5.5) * s, (wy + 11) * s)], fill=trim, width=int(s)
+        )
+        draw.line(
+            [(wx * s, (wy + 5.5) * s), ((wx + 11) * s, (wy + 5.5) * s)], fill=trim, width=int(s)
+        )
     return sprite
 
 
 def _limb(draw, start, angle, length, width, colour, s):
     end = (start[0] + length * math.sin(angle), start[1] + length * math.cos(angle))
-    draw.line([(start[0] * s, start[1] * s), (end[0] * s, end[1] * s)], fill=colour,
-              width=int(width * s))
+    draw.line(
+        [(start[0] * s, start[1] * s), (end[0] * s, end[1] * s)], fill=colour, width=int(width * s)
+    )
     r = width / 2
-    draw.ellipse([(end[0] - r) * s, (end[1] - r) * s, (end[0] + r) * s, (end[1] + r) * s],
-                 fill=colour)
+    draw.ellipse(
+        [(end[0] - r) * s, (end[1] - r) * s, (end[0] + r) * s, (end[1] + r) * s], fill=colour
+    )
     return end
 
 
@@ -245,14 +286,17 @@ def _body(rng, size: int) -> Image.Image:
     skin, shirt, trousers = _skin(rng), _colour(rng), _colour(rng, val=(0.15, 0.6))
     shoulder_y, hip_y = 30.0, 60.0
     for side in (-1, 1):  # legs first so the torso covers their tops
-        thigh = _limb(draw, (50 + side * 6, hip_y), side * rng.uniform(0.05, 0.5), 18, 9,
-                      trousers, s)
+        thigh = _limb(
+            draw, (50 + side * 6, hip_y), side * rng.uniform(0.05, 0.5), 18, 9, trousers, s
+        )
         _limb(draw, thigh, side * rng.uniform(-0.3, 0.4), 19, 8, trousers, s)
-    draw.rounded_rectangle([38 * s, (shoulder_y - 3) * s, 62 * s, (hip_y + 4) * s],
-                           radius=int(6 * s), fill=shirt)
+    draw.rounded_rectangle(
+        [38 * s, (shoulder_y - 3) * s, 62 * s, (hip_y + 4) * s], radius=int(6 * s), fill=shirt
+    )
     for side in (-1, 1):
-        elbow = _limb(draw, (50 + side * 11, shoulder_y + 2), side * rng.uniform(0.2, 2.6), 16,
-                      7, shirt, s)
+        elbow = _limb(
+            draw, (50 + side * 11, shoulder_y + 2), side * rng.uniform(0.2, 2.6), 16, 7, shirt, s
+        )
         _limb(draw, elbow, side * rng.uniform(-0.5, 2.8), 15, 6, skin, s)
     draw.rectangle([46 * s, (shoulder_y - 8) * s, 54 * s, shoulder_y * s], fill=skin)
     draw.ellipse([40 * s, 3 * s, 60 * s, 25 * s], fill=skin)
@@ -268,13 +312,17 @@ def _tool(rng, size: int) -> Image.Image:
     if kind == 0:  # hammer
         draw.rounded_rectangle([45 * s, 30 * s, 55 * s, 95 * s], radius=int(4 * s), fill=handle)
         draw.rectangle([25 * s, 12 * s, 75 * s, 32 * s], fill=metal)
-        draw.polygon([(75 * s, 12 * s), (88 * s, 8 * s), (88 * s, 20 * s), (75 * s, 24 * s)],
-                     fill=metal)
+        draw.polygon(
+            [(75 * s, 12 * s), (88 * s, 8 * s), (88 * s, 20 * s), (75 * s, 24 * s)], fill=metal
+        )
     elif kind == 1:  # screwdriver
         draw.rounded_rectangle([42 * s, 55 * s, 58 * s, 95 * s], radius=int(7 * s), fill=handle)
         for k in range(3):
-            draw.line([((46 + 4 * k) * s, 60 * s), ((46 + 4 * k) * s, 90 * s)],
-                      fill=tuple(int(c * 0.7) for c in handle), width=int(s))
+            draw.line(
+                [((46 + 4 * k) * s, 60 * s), ((46 + 4 * k) * s, 90 * s)],
+                fill=tuple(int(c * 0.7) for c in handle),
+                width=int(s),
+            )
         draw.rectangle([48 * s, 8 * s, 52 * s, 56 * s], fill=metal)
         draw.polygon([(47 * s, 8 * s), (53 * s, 8 * s), (50 * s, 3 * s)], fill=metal)
     else:  # wrench
@@ -290,41 +338,56 @@ def _scene(rng, size: int) -> Image.Image:
     """A landscape filling the frame: sky, mountains, ground, sun and trees."""
     image = Image.new("RGB", (size, size))
     draw = ImageDraw.Draw(image)
-    top, bottom = _colour(rng, hue=rng.uniform(0.52, 0.68), sat=(0.3, 0.8), val=(0.5, 1.0)), \
-        _colour(rng, hue=rng.uniform(0.0, 0.15), sat=(0.05, 0.4), val=(0.8, 1.0))
+    top, bottom = (
+        _colour(rng, hue=rng.uniform(0.52, 0.68), sat=(0.3, 0.8), val=(0.5, 1.0)),
+        _colour(rng, hue=rng.uniform(0.0, 0.15), sat=(0.05, 0.4), val=(0.8, 1.0)),
+    )
     horizon = int(size * rng.uniform(0.4, 0.7))
     for y in range(horizon):  # vertical sky gradient
         t = y / max(horizon - 1, 1)
-        draw.line([(0, y), (size, y)],
-                  fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+        draw.line(
+            [(0, y), (size, y)],
+            fill=tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)),
+        )
     sun_x, sun_r = rng.uniform(0.1, 0.9) * size, rng.uniform(0.04, 0.09) * size
     sun_y = rng.uniform(0.08, 0.3) * size
-    draw.ellipse([sun_x - sun_r, sun_y - sun_r, sun_x + sun_r, sun_y + sun_r],
-                 fill=_colour(rng, hue=rng.uniform(0.1, 0.16), sat=(0.4, 0.9), val=(0.9, 1.0)))
+    draw.ellipse(
+        [sun_x - sun_r, sun_y - sun_r, sun_x + sun_r, sun_y + sun_r],
+        fill=_colour(rng, hue=rng.uniform(0.1, 0.16), sat=(0.4, 0.9), val=(0.9, 1.0)),
+    )
     for _layer in range(int(rng.integers(1, 4))):  # mountain ranges, far to near
         peaks = np.sort(rng.uniform(0, size, int(rng.integers(2, 6))))
         points = [(0, horizon)]
         for x in peaks:
             points.append((x, horizon - rng.uniform(0.1, 0.35) * size))
         points.append((size, horizon))
-        draw.polygon(points, fill=_colour(rng, hue=rng.uniform(0.55, 0.8), sat=(0.1, 0.4),
-                                          val=(0.3, 0.7)))
+        draw.polygon(
+            points, fill=_colour(rng, hue=rng.uniform(0.55, 0.8), sat=(0.1, 0.4), val=(0.3, 0.7))
+        )
     ground = _colour(rng, hue=rng.uniform(0.12, 0.35), sat=(0.3, 0.8), val=(0.3, 0.8))
     draw.rectangle([0, horizon, size, size], fill=ground)
     if rng.uniform() < 0.5:  # a road receding to the horizon
         mid = rng.uniform(0.3, 0.7) * size
-        draw.polygon([(mid - 4, horizon), (mid + 4, horizon), (mid + size * 0.3, size),
-                      (mid - size * 0.3, size)], fill=_colour(rng, sat=(0.0, 0.15),
-                                                              val=(0.3, 0.6)))
+        draw.polygon(
+            [
+                (mid - 4, horizon),
+                (mid + 4, horizon),
+                (mid + size * 0.3, size),
+                (mid - size * 0.3, size),
+            ],
+            fill=_colour(rng, sat=(0.0, 0.15), val=(0.3, 0.6)),
+        )
     for _tree in range(int(rng.integers(0, 6))):
         x = rng.uniform(0, size)
         y = rng.uniform(horizon, size)
         height = (y - horizon + size * 0.05) * rng.uniform(0.5, 0.9)
-        draw.rectangle([x - height * 0.05, y - height * 0.5, x + height * 0.05, y],
-                       fill=(90, 60, 30))
-        draw.ellipse([x - height * 0.3, y - height, x + height * 0.3, y - height * 0.4],
-                     fill=_colour(rng, hue=rng.uniform(0.22, 0.4), sat=(0.4, 0.9),
-                                  val=(0.2, 0.6)))
+        draw.rectangle(
+            [x - height * 0.05, y - height * 0.5, x + height * 0.05, y], fill=(90, 60, 30)
+        )
+        draw.ellipse(
+            [x - height * 0.3, y - height, x + height * 0.3, y - height * 0.4],
+            fill=_colour(rng, hue=rng.uniform(0.22, 0.4), sat=(0.4, 0.9), val=(0.2, 0.6)),
+        )
     return image
 
 

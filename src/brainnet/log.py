@@ -31,14 +31,16 @@ def set_log_level(verbose: bool | str | int | None = "info") -> None:
     if level is None:
         key = verbose.lower() if isinstance(verbose, str) else verbose
         if key not in _LEVELS:
-            raise ValueError(f"verbose must be a bool, an int or one of {list(_LEVELS)[3:]}, "
-                             f"got {verbose!r}")
+            raise ValueError(
+                f"verbose must be a bool, an int or one of {list(_LEVELS)[3:]}, got {verbose!r}"
+            )
         level = _LEVELS[key]
     if level is None:
         return
     logger.setLevel(level)
     if not logger.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s brainnet %(levelname)s: %(message)s",
-                                               "%H:%M:%S"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s brainnet %(levelname)s: %(message)s", "%H:%M:%S")
+        )
         logger.addHandler(handler)

@@ -10,6 +10,7 @@ always layer 0.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import urllib.error
@@ -104,9 +105,11 @@ class ModelSpec:
         if (self.arch is None) == (self.factory is None):
             raise ValueError(f"model {self.name!r}: give exactly one of 'arch' or 'factory'")
         if self.arch is not None and self.arch not in tv_models.list_models():
+            close = difflib.get_close_matches(self.arch, tv_models.list_models(), n=3)
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
             raise ValueError(
-                f"model {self.name!r}: unknown torchvision arch {self.arch!r}; "
-                f"choose from {', '.join(tv_models.list_models())}"
+                f"model {self.name!r}: unknown torchvision arch {self.arch!r}{hint}; "
+                "the names are those of torchvision.models.list_models()"
             )
         if self.factory is not None and ":" not in self.factory:
             raise ValueError(
@@ -216,8 +219,9 @@ def _call_factory(spec: ModelSpec) -> nn.Module:
     try:
         func = getattr(importlib.import_module(module_name), func_name)
     except (ImportError, AttributeError) as err:
-        raise ValueError(f"model {spec.name!r}: cannot import factory {spec.factory!r}: {err}") \
-            from err
+        raise ValueError(
+            f"model {spec.name!r}: cannot import factory {spec.factory!r}: {err}"
+        ) from err
     model = func()
     if not isinstance(model, nn.Module):
         raise TypeError(
@@ -282,7 +286,8 @@ def _auto_layers(model: nn.Module, input_size: int) -> dict[str, str]:
                 stage_end = None
             following = nodes[i + 1] if i + 1 < len(nodes) else None
             activation = following is not None and isinstance(
-                modules.get(following), nn.ReLU | nn.GELU | nn.SiLU | nn.Hardswish)
+                modules.get(following), nn.ReLU | nn.GELU | nn.SiLU | nn.Hardswish
+            )
             n_fc = sum(name.startswith("fc") for name in layers)
             layers[f"fc{n_fc + 1}"] = following if activation else node
     if stage_end is not None:
@@ -353,9 +358,11 @@ def preprocessing(spec: ModelSpec) -> Callable:
     if transform is not None and spec.input_size is None:
         return transform
     size = input_size_of(spec)
-    return T.Compose([
-        T.Resize(size, antialias=True),
-        T.CenterCrop(size),
-        T.ToTensor(),
-        T.Normalize(_IMAGENET_MEAN, _IMAGENET_STD),
-    ])
+    return T.Compose(
+        [
+            T.Resize(size, antialias=True),
+            T.CenterCrop(size),
+            T.ToTensor(),
+            T.Normalize(_IMAGENET_MEAN, _IMAGENET_STD),
+        ]
+    )

@@ -91,8 +91,13 @@ class _SparseProjection(_Flatten):
         return np.asarray(flat @ self.projection, dtype=np.float32)
 
     def describe(self) -> dict:
-        return {"method": self.method, "n_input": self.n_input, "n_features": self.n_features,
-                "seed": self.seed, "projected": self.projection is not None}
+        return {
+            "method": self.method,
+            "n_input": self.n_input,
+            "n_features": self.n_features,
+            "seed": self.seed,
+            "projected": self.projection is not None,
+        }
 
 
 def make_reducer(
@@ -136,7 +141,8 @@ def make_reducer(
     if method == "srp":
         if n_components < 1:
             raise ValueError(f"layer {layer!r}: srp needs n_components >= 1")
-        layer_seed = int(np.random.SeedSequence([seed, zlib.crc32(layer.encode())])
-                         .generate_state(1)[0])
+        layer_seed = int(
+            np.random.SeedSequence([seed, zlib.crc32(layer.encode())]).generate_state(1)[0]
+        )
         return _SparseProjection(feature_shape, n_components, layer_seed)
     raise ValueError(f"layer {layer!r}: unknown reduction {method!r}; choose from {METHODS}")

@@ -170,10 +170,12 @@ def _from_csv(manifest: Path) -> xr.Dataset:
         )
     empty = frame.index[(frame["stimulus_id"] == "") | (frame["path"] == "")]
     if len(empty):
-        raise ValueError(f"stimulus manifest {manifest}: empty stimulus_id or path on rows "
-                         f"{[int(i) + 2 for i in empty[:5]]}")
+        raise ValueError(
+            f"stimulus manifest {manifest}: empty stimulus_id or path on rows "
+            f"{[int(i) + 2 for i in empty[:5]]}"
+        )
     paths = [p if Path(p).is_absolute() else manifest.parent / p for p in frame["path"]]
-    categories = frame["category"] if "category" in frame else None
+    categories = frame.get("category")
     return stimulus_table(frame["stimulus_id"], paths, categories, set_name=manifest.stem)
 
 
@@ -183,7 +185,8 @@ def _from_zip(archive: Path, out_dir: Path) -> xr.Dataset:
     try:
         with zipfile.ZipFile(archive) as zf:
             members = sorted(
-                m for m in zf.namelist()
+                m
+                for m in zf.namelist()
                 if Path(m).suffix.lower() in IMAGE_SUFFIXES and not Path(m).name.startswith(".")
             )
             if not members:
@@ -296,6 +299,10 @@ def build_stimuli(
                 "expected one of embedded, folder, csv, zip, array"
             )
     validate_images(table)
-    logger.info("stimulus set %r: %d images in %d categories", table.attrs["set_name"],
-                table.sizes["stimulus"], len(set(table["category"].values)))
+    logger.info(
+        "stimulus set %r: %d images in %d categories",
+        table.attrs["set_name"],
+        table.sizes["stimulus"],
+        len(set(table["category"].values)),
+    )
     return table

@@ -1,0 +1,47 @@
+"""brainnet: deep networks against the human ventral visual stream.
+
+    snakemake --cores 8                                   # the default run (config/config.yaml)
+    snakemake --cores 8 --configfile config/examples/X.yaml
+    snakemake --report results/report.html                # HTML report of every figure
+
+Stages, one rule file each; every rule calls one brainnet function from a thin script.
+"""
+
+from brainnet.config import check_config, targets
+from brainnet.models import check_weights_available
+from brainnet.config import model_specs
+
+
+configfile: "config/config.yaml"
+
+
+# A wrong key or type stops here with its name (snakemake.utils.validate), and missing
+# pretrained weights stop the run before any job starts.
+check_config(config, workflow.source_path("config/schema.yaml"))
+for _spec in model_specs(config).values():
+    check_weights_available(_spec)
+
+RESULTS = config["results_dir"]
+
+wildcard_constraints:
+    dataset=r"[^/]+",
+    model=r"[^/]+",
+    method=r"encoding|rsa",
+    subject=r"[^/]+",
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/stimuli.smk"
+include: "workflow/rules/activations.smk"
+include: "workflow/rules/recordings.smk"
+include: "workflow/rules/encoding.smk"
+include: "workflow/rules/rsa.smk"
+include: "workflow/rules/gradient.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        targets(config),

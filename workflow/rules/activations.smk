@@ -1,0 +1,15 @@
+rule activations:
+    """Every stimulus through every layer of one model, streamed to disk."""
+    input:
+        stimuli=f"{RESULTS}/{{dataset}}/stimuli.nc",
+    output:
+        f"{RESULTS}/{{dataset}}/activations/{{model}}.nc",
+    params:
+        model=lambda wc: config["models"][wc.model],
+        extraction=config["extraction"],
+        seed=config["seed"],
+    threads: 2
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/activations.py"

@@ -1,0 +1,10 @@
+rule stimuli:
+    """The stimulus table of a dataset; images are written beside it when generated."""
+    output:
+        table=f"{RESULTS}/{{dataset}}/stimuli.nc",
+    params:
+        settings=lambda wc: config["datasets"][wc.dataset]["stimuli"],
+        image_dir=lambda wc: f"{RESULTS}/{wc.dataset}/stimuli",
+        seed=config["seed"],
+    script:
+        "../scripts/stimuli.py"

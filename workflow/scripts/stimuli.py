@@ -1,0 +1,6 @@
+from brainnet.io import write_netcdf
+from brainnet.stimuli import build_stimuli
+
+settings = {"seed": snakemake.params.seed, **snakemake.params.settings}
+table = build_stimuli(image_dir=snakemake.params.image_dir, verbose=True, **settings)
+write_netcdf(table, snakemake.output.table)
