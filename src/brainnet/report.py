@@ -1,0 +1,200 @@
+"""The run summary ``results/summary.csv``.
+
+One row per dataset, model, method, band and window gathers the alignment
+statistics and the preferred layer of every region from the gradient
+artefacts (:func:`brainnet.gradient.gradient_statistics`). The figure
+captions of the Snakemake report live beside the workflow in
+``workflow/report/*.rst``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from brainnet.gradient import planted_layer_index
+from brainnet.io import atomic_path
+
+__all__ = ["summary_table", "write_summary", "SUMMARY_COLUMNS"]
+
+#: Fixed leading columns of the summary; ``best_layer_<region>`` columns and,
+#: with ground truth, ``n_recovered`` and ``n_planted`` follow.
+SUMMARY_COLUMNS = (
+    "dataset",
+    "model",
+    "method",
+    "band",
+    "window",
+    "fmin",
+    "fmax",
+    "tmin",
+    "tmax",
+    "alignment_tau",
+    "alignment_tau_low",
+    "alignment_tau_high",
+    "alignment_tau_p",
+    "alignment_rho",
+    "alignment_rho_low",
+    "alignment_rho_high",
+    "alignment_rho_p",
+    "n_pairs",
+    "n_preferred",
+)
+_STATISTICS = SUMMARY_COLUMNS[9:]
+
+
+def summary_table(
+    gradients: Mapping[tuple[str, str, str], xr.Dataset],
+    *,
+    planted: Mapping[str, Mapping[str, str]] | None = None,
+) -> pd.DataFrame:
+    """Tabulate gradient statistics: one row per dataset, model, method, band and window.
+
+    Parameters
+    ----------
+    gradients : mapping of (dataset, model, method) to xarray.Dataset
+        Outputs of :func:`brainnet.gradient.gradient_statistics`.
+    planted : mapping of str to mapping of str to str | None
+        Ground truth per dataset (synthetic data): region name to the name
+        of the layer planted in it. Adds ``n_recovered`` and ``n_planted``.
+
+    Returns
+    -------
+    summary : pandas.DataFrame
+        Columns:
+
+        ``dataset``, ``model``, ``method``
+            The key of the gradient (``method`` is ``encoding`` or ``rsa``).
+        ``band``, ``window``
+            Frequency band and time window labels.
+        ``fmin``, ``fmax``
+            Band edges in Hz (empty when the data have no bands).
+        ``tmin``, ``tmax``
+            Window edges in seconds (empty when the data have no time).
+        ``alignment_tau``
+            Kendall's tau-b between region rank and layer index over all
+            significant channel-layer pairs of visual channels (Kuzovkin et
+            al. 2018); 1 means deeper layers always go with later regions.
+        ``alignment_tau_low``, ``alignment_tau_high``
+            Its bootstrap confidence interval (channels resampled).
+        ``alignment_tau_p``
+            Its two-sided permutation p (region labels shuffled across
+            channels); the smallest possible value is ``1 / (n_permutations + 1)``.
+        ``alignment_rho``, ``alignment_rho_low``, ``alignment_rho_high``, ``alignment_rho_p``
+            The same for Spearman's rho between region rank and each
+            channel's preferred layer (Guclu and van Gerven 2015).
+        ``n_pairs``
+            Number of significant channel-layer pairs entering tau.
+        ``n_preferred``
+            Number of visual channels with a preferred (significant) layer,
+            entering rho.
+        ``best_layer_<region>``
+            Name of the layer with the highest mean score of the region's
+            channels (its preferred layer), one column per region over all
+            gradients, visual regions by rank then the others; empty where a
+            gradient lacks the region or the region has no finite score.
+        ``n_recovered``, ``n_planted``
+            Only with ``planted``: number of regions whose best layer equals
+            the planted one, out of the regions with a planted layer; empty
+            for datasets without ground truth.
+
+    Raises
+    ------
+    ValueError
+        When a key is not a (dataset, model, method) triple, or the ground
+        truth names a region or layer missing from a gradient.
+    KeyError
+        When a gradient lacks a summary variable.
+    """
+    planted = dict(planted or {})
+    regions = _region_columns(gradients)
+    rows = []
+    for key, gradient in gradients.items():
+        if not (isinstance(key, tuple) and len(key) == 3):
+            raise ValueError(f"summary: keys must be (dataset, model, method) tuples, got {key!r}")
+        missing = [name for name in (*_STATISTICS, "preferred_layer") if name not in gradient]
+        if missing:
+            raise KeyError(f"summary: gradient {key} lacks {missing}")
+        dataset, model, method = map(str, key)
+        truth = planted_layer_index(gradient, planted[dataset]) if dataset in planted else None
+        names = np.asarray(gradient["layer"].values, dtype=str)
+        position = {int(i): k for k, i in enumerate(gradient["layer_index"].values)}
+        for band in gradient["band"].values:
+            for window in gradient["window"].values:
+                cell = gradient.sel(band=band, window=window)
+                row = {
+                    "dataset": dataset,
+                    "model": model,
+                    "method": method,
+                    "band": str(band),
+                    "window": str(window),
+                }
+                for coord in ("fmin", "fmax", "tmin", "tmax"):
+                    row[coord] = float(cell[coord]) if coord in cell.coords else np.nan
+                for name in _STATISTICS:
+                    row[name] = cell[name].item()
+                best = dict(
+                    zip(
+                        cell["region"].values.astype(str),
+                        cell["preferred_layer"].values,
+                        strict=True,
+                    )
+                )
+                for region in regions:
+                    index = best.get(region, np.nan)
+                    row[f"best_layer_{region}"] = (
+                        names[position[int(index)]] if np.isfinite(index) else None
+                    )
+                if planted:
+                    row["n_recovered"] = (
+                        sum(best[region] == index for region, index in truth.items())
+                        if truth is not None
+                        else None
+                    )
+                    row["n_planted"] = len(truth) if truth is not None else None
+                rows.append(row)
+    columns = [*SUMMARY_COLUMNS, *(f"best_layer_{r}" for r in regions)]
+    if planted:
+        columns += ["n_recovered", "n_planted"]
+    summary = pd.DataFrame(rows, columns=columns)
+    for name in ("n_pairs", "n_preferred", "n_recovered", "n_planted"):
+        if name in summary:
+            summary[name] = summary[name].astype("Int64")  # integers that may be missing
+    return summary
+
+
+def write_summary(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write the summary table as CSV, atomically.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of :func:`summary_table`.
+    path : path-like
+        Target file, usually ``results/summary.csv``.
+
+    Returns
+    -------
+    path : Path
+        The written file.
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        summary.to_csv(tmp, index=False)
+    return path
+
+
+def _region_columns(gradients):
+    """Every region over all gradients: visual regions by rank, then the others by name."""
+    ranks = {}
+    for gradient in gradients.values():
+        for region, rank in zip(
+            gradient["region"].values.astype(str), gradient["region_rank"].values, strict=True
+        ):
+            ranks.setdefault(region, int(rank))
+    return sorted(ranks, key=lambda region: (ranks[region] == 0, ranks[region], region))

@@ -1,0 +1,149 @@
+"""Run summary table and report captions."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import jinja2
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from docutils.core import publish_parts
+
+from brainnet.report import SUMMARY_COLUMNS, summary_table, write_summary
+
+REPORT = Path(__file__).resolve().parents[1] / "workflow" / "report"
+LAYERS = ["pixels", "conv1", "conv2"]
+
+
+def toy_gradient(regions, preferred, tau):
+    """Gradient over one band and two windows; ``preferred`` is (region, window) layer index."""
+    bw = ("band", "window")
+    data = {"n_pairs": (bw, [[12, 30]]), "n_preferred": (bw, [[5, 9]])}
+    for stat, values in (("tau", tau), ("rho", [v / 2 for v in tau])):
+        data[f"alignment_{stat}"] = (bw, [values])
+        data[f"alignment_{stat}_low"] = (bw, [[v - 0.1 for v in values]])
+        data[f"alignment_{stat}_high"] = (bw, [[v + 0.1 for v in values]])
+        data[f"alignment_{stat}_p"] = (bw, [[0.001, 0.2]])
+    data["preferred_layer"] = (
+        ("region", "band", "window"),
+        np.array(preferred, float)[:, None, :],
+    )
+    return xr.Dataset(
+        data,
+        coords={
+            "layer": LAYERS,
+            "layer_index": ("layer", [0, 1, 2]),
+            "region": list(regions),
+            "region_rank": ("region", list(regions.values())),
+            "band": ["low_gamma"],
+            "fmin": ("band", [30.0]),
+            "fmax": ("band", [70.0]),
+            "window": ["50-250", "150-350"],
+            "tmin": ("window", [0.05, 0.15]),
+            "tmax": ("window", [0.25, 0.35]),
+        },
+    )
+
+
+@pytest.fixture
+def gradients():
+    synthetic = toy_gradient({"V1": 1, "IT": 2}, [[1, 0], [2, np.nan]], tau=[0.5, -0.25])
+    sparse = toy_gradient(
+        {"V1": 1, "V4": 2, "hippocampus": 0}, [[0, 0], [1, 2], [2, 2]], tau=[0.1, 0.2]
+    )
+    return {
+        ("synthetic", "alexnet", "encoding"): synthetic,
+        ("sparse", "alexnet", "rsa"): sparse,
+    }
+
+
+def test_summary_columns_and_values(gradients):
+    summary = summary_table(gradients)
+    regions = ["best_layer_V1", "best_layer_IT", "best_layer_V4", "best_layer_hippocampus"]
+    assert list(summary.columns) == [*SUMMARY_COLUMNS, *regions]
+    assert len(summary) == 4
+    first = summary.iloc[0]
+    assert (first["dataset"], first["model"], first["method"]) == (
+        "synthetic",
+        "alexnet",
+        "encoding",
+    )
+    assert (first["band"], first["window"]) == ("low_gamma", "50-250")
+    assert (first["fmin"], first["fmax"], first["tmin"], first["tmax"]) == (30, 70, 0.05, 0.25)
+    assert first["alignment_tau"] == 0.5
+    assert first["alignment_tau_low"] == pytest.approx(0.4)
+    assert first["alignment_tau_high"] == pytest.approx(0.6)
+    assert first["alignment_tau_p"] == 0.001
+    assert first["alignment_rho"] == 0.25
+    assert first["n_pairs"] == 12 and first["n_preferred"] == 5
+    assert (first["best_layer_V1"], first["best_layer_IT"]) == ("conv1", "conv2")
+    # A region the gradient lacks, and a region without a finite score, stay empty.
+    assert pd.isna(first["best_layer_V4"])
+    second = summary.iloc[1]
+    assert second["window"] == "150-350"
+    assert second["best_layer_V1"] == "pixels" and pd.isna(second["best_layer_IT"])
+    last = summary.iloc[3]
+    assert (last["method"], last["best_layer_V4"], last["best_layer_hippocampus"]) == (
+        "rsa",
+        "conv2",
+        "conv2",
+    )
+    assert "n_recovered" not in summary
+
+
+def test_summary_counts_recovered_regions(gradients):
+    planted = {"synthetic": {"V1": "conv1", "IT": "conv2"}}
+    summary = summary_table(gradients, planted=planted)
+    assert list(summary["n_recovered"][:2]) == [2, 0]  # window 2: V1 is pixels, IT has none
+    assert list(summary["n_planted"][:2]) == [2, 2]
+    assert summary["n_recovered"][2:].isna().all()  # no ground truth for 'sparse'
+    with pytest.raises(ValueError, match=r"planted layers \['fc9'\]"):
+        summary_table(gradients, planted={"synthetic": {"V1": "fc9"}})
+
+
+def test_write_summary_round_trip(gradients, tmp_path):
+    summary = summary_table(gradients, planted={"synthetic": {"V1": "conv1"}})
+    path = write_summary(summary, tmp_path / "results" / "summary.csv")
+    assert path == tmp_path / "results" / "summary.csv"
+    assert [p.name for p in path.parent.iterdir()] == ["summary.csv"]  # no temporary left
+    back = pd.read_csv(path)
+    assert list(back.columns) == list(summary.columns)
+    np.testing.assert_allclose(back["alignment_tau"], summary["alignment_tau"])
+    assert list(back["n_recovered"].fillna(-1)) == [1, 0, -1, -1]
+    assert list(back["best_layer_V1"]) == list(summary["best_layer_V1"])
+
+
+def test_summary_refuses_bad_input(gradients):
+    gradient = next(iter(gradients.values()))
+    with pytest.raises(ValueError, match="dataset, model, method"):
+        summary_table({("synthetic", "alexnet"): gradient})
+    with pytest.raises(KeyError, match=r"\('synthetic', 'alexnet', 'encoding'\) lacks"):
+        summary_table({("synthetic", "alexnet", "encoding"): gradient.drop_vars("n_pairs")})
+
+
+@pytest.mark.parametrize("caption", sorted(p.name for p in REPORT.glob("*.rst")))
+def test_report_captions_render(caption):
+    # Render as Snakemake does: jinja2 with these options, then docutils to HTML;
+    # any reStructuredText warning fails.
+    snakemake = SimpleNamespace(
+        wildcards=SimpleNamespace(dataset="synthetic", model="alexnet", method="rsa"),
+        config={
+            "seed": 3,
+            "datasets": {"synthetic": {}, "kuzovkin": {}},
+            "models": {"alexnet": {}},
+            "gradient": {"n_bootstrap": 1000, "n_permutations": 500, "ci": 0.9},
+        },
+    )
+    env = jinja2.Environment(
+        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined
+    )
+    text = env.from_string((REPORT / caption).read_text()).render(snakemake=snakemake)
+    html = publish_parts(
+        text, writer="html", settings_overrides={"halt_level": 2, "report_level": 2}
+    )["body"]
+    assert len(html) > 200
+    if caption == "workflow.rst":
+        assert "synthetic, kuzovkin" in html and "500 permutations" in html and "90 %" in html
+    elif caption != "summary.rst":
+        assert "synthetic" in html

@@ -1,0 +1,15 @@
+rule encoding:
+    """Cross-validated encoding models from every layer to every channel, band and window."""
+    input:
+        activations=f"{RESULTS}/{{dataset}}/activations/{{model}}.nc",
+        responses=f"{RESULTS}/{{dataset}}/responses.nc",
+    output:
+        f"{RESULTS}/{{dataset}}/{{model}}/encoding.nc",
+    params:
+        settings=config["encoding"],
+        seed=config["seed"],
+    threads: 2
+    resources:
+        mem_mb=6000,
+    script:
+        "../scripts/encoding.py"

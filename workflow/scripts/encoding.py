@@ -1,0 +1,13 @@
+from threadpoolctl import threadpool_limits
+
+from brainnet.encoding import fit_encoding
+from brainnet.io import read_dataset, write_netcdf
+
+with threadpool_limits(snakemake.threads):
+    scores = fit_encoding(
+        read_dataset(snakemake.input.activations),
+        read_dataset(snakemake.input.responses),
+        **{"seed": snakemake.params.seed, **snakemake.params.settings},
+        verbose=True,
+    )
+write_netcdf(scores, snakemake.output[0])

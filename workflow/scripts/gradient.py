@@ -1,0 +1,13 @@
+from brainnet.gradient import gradient_statistics
+from brainnet.io import read_dataset, write_netcdf
+
+wildcards = snakemake.wildcards
+gradient = gradient_statistics(
+    read_dataset(snakemake.input[0]),
+    method=wildcards.method,
+    model=wildcards.model,
+    dataset=wildcards.dataset,
+    **{"seed": snakemake.params.seed, **snakemake.params.settings},
+    verbose=True,
+)
+write_netcdf(gradient, snakemake.output[0])
