@@ -7,12 +7,15 @@
 Stages, one rule file each; every rule calls one brainnet function from a thin script.
 """
 
-from brainnet.config import check_config, targets
+from brainnet.config import check_config, model_specs, targets
 from brainnet.models import check_weights_available
-from brainnet.config import model_specs
 
 
-configfile: "config/config.yaml"
+# The default run, unless config files are given on the command line: those replace it
+# instead of being merged into it, so that an example config runs on its own.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 # A wrong key or type stops here with its name (snakemake.utils.validate), and missing

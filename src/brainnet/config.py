@@ -81,6 +81,7 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config") ->
     except WorkflowError as err:
         raise ConfigError(f"{source}: {err}") from err
     model_specs(config)
+    _resolve_paths(config)
     for name, dataset in config["datasets"].items():
         recordings = dataset["recordings"]
         reference = recordings.get("reference_model")
@@ -93,6 +94,33 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config") ->
         if unknown:
             raise ConfigError(f"{source}: datasets.{name}.models names unknown models {unknown}")
     return config
+
+
+_PATH_KEYS = {
+    "stimuli": ("path", "labels"),
+    "recordings": ("path", "regions", "values", "channels", "stimuli"),
+}
+
+
+def data_dir(config: dict) -> Path:
+    """The folder that relative data paths start from.
+
+    The config key ``data_dir``, else the environment variable
+    ``BRAINNET_DATA``, else ``data/`` in the working directory.
+    """
+    return Path(config.get("data_dir") or os.environ.get("BRAINNET_DATA") or "data").expanduser()
+
+
+def _resolve_paths(config: dict) -> None:
+    """Make every data path of the datasets absolute, relative ones under :func:`data_dir`."""
+    root = data_dir(config)
+    for dataset in config["datasets"].values():
+        for section, keys in _PATH_KEYS.items():
+            for key in keys:
+                value = dataset[section].get(key)
+                if isinstance(value, str):
+                    path = Path(os.path.expandvars(value)).expanduser()
+                    dataset[section][key] = os.fspath((root / path).absolute())
 
 
 def model_specs(config: dict) -> dict[str, ModelSpec]:

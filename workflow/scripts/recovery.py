@@ -3,5 +3,7 @@ from brainnet.io import read_dataset
 from brainnet.plots.results import plot_recovery
 
 plot_recovery(
-    read_dataset(snakemake.input.gradient), planted_layers(snakemake.input.bids), snakemake.output.png
+    read_dataset(snakemake.input.gradient),
+    planted_layers(snakemake.input.bids),
+    snakemake.output.png,
 )

@@ -1,0 +1,75 @@
+rule simulate:
+    """The embedded synthetic sEEG dataset, written as BIDS-iEEG, driven by the reference model."""
+    input:
+        stimuli=f"{RESULTS}/{{dataset}}/stimuli.nc",
+        activations=lambda wc: (
+            f"{RESULTS}/{wc.dataset}/activations/{recordings(wc.dataset)['reference_model']}.nc"
+        ),
+    output:
+        directory(f"{RESULTS}/{{dataset}}/bids"),
+    params:
+        recordings=lambda wc: recordings(wc.dataset),
+        seed=config["seed"],
+    script:
+        "../scripts/simulate.py"
+
+
+rule subject_responses:
+    """One subject's recording through MNE preprocessing to band-power responses."""
+    input:
+        unpack(subject_inputs),
+    output:
+        f"{RESULTS}/{{dataset}}/responses/sub-{{subject}}.nc",
+    params:
+        recordings=lambda wc: recordings(wc.dataset),
+        preprocessing=config["preprocessing"],
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/subject_responses.py"
+
+
+rule responses:
+    """All subjects' responses in one artefact (or responses read from reduced arrays)."""
+    input:
+        stimuli=f"{RESULTS}/{{dataset}}/stimuli.nc",
+        subjects=lambda wc: [
+            f"{RESULTS}/{wc.dataset}/responses/sub-{s}.nc" for s in dataset_subjects(wc.dataset)
+        ],
+    output:
+        f"{RESULTS}/{{dataset}}/responses.nc",
+    params:
+        recordings=lambda wc: recordings(wc.dataset),
+    script:
+        "../scripts/responses.py"
+
+
+rule brain_rdms:
+    """Precomputed brain RDMs, checked against the stimulus set."""
+    input:
+        stimuli=f"{RESULTS}/{{dataset}}/stimuli.nc",
+    output:
+        f"{RESULTS}/{{dataset}}/brain_rdms.nc",
+    params:
+        recordings=lambda wc: recordings(wc.dataset),
+    script:
+        "../scripts/brain_rdms.py"
+
+
+rule single_trials:
+    """Raw single trials and time-frequency maps of an early and an anterior contact."""
+    input:
+        bids=f"{RESULTS}/{{dataset}}/bids",
+        stimuli=f"{RESULTS}/{{dataset}}/stimuli.nc",
+    output:
+        png=report(
+            f"{RESULTS}/{{dataset}}/figures/single_trials.png",
+            caption="../report/single_trials.rst",
+            category="{dataset}",
+            labels={"figure": "single trials"},
+        ),
+    params:
+        recordings=lambda wc: recordings(wc.dataset),
+        subject=lambda wc: dataset_subjects(wc.dataset)[0],
+    script:
+        "../scripts/single_trials.py"

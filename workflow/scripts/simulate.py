@@ -1,0 +1,11 @@
+from brainnet.datasets import simulate
+from brainnet.io import read_dataset
+
+simulate(
+    read_dataset(snakemake.input.stimuli),
+    read_dataset(snakemake.input.activations),
+    snakemake.output[0],
+    snakemake.params.recordings,
+    seed=snakemake.params.seed,
+    verbose=True,
+)

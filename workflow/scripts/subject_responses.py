@@ -1,0 +1,14 @@
+from brainnet.datasets import subject_responses
+from brainnet.io import read_dataset, write_netcdf
+
+recordings = snakemake.params.recordings
+root = snakemake.input.get("bids", recordings.get("path"))
+responses = subject_responses(
+    root,
+    snakemake.wildcards.subject,
+    read_dataset(snakemake.input.stimuli),
+    recordings,
+    snakemake.params.preprocessing,
+    verbose=True,
+)
+write_netcdf(responses, snakemake.output[0])
