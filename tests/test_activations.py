@@ -94,3 +94,17 @@ def test_failed_extraction_leaves_no_file(embedded_small, tmp_path):
     with pytest.raises(FileNotFoundError, match="vanished.png"):
         extract_activations(broken, TINY, tmp_path / "out.nc", batch_size=2)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_projection_matrix_has_the_very_sparse_distribution():
+    from brainnet.reduction import sparse_projection_matrix
+
+    n_input, k = 40_000, 500
+    matrix = sparse_projection_matrix(n_input, k, seed=0)
+    s = np.sqrt(n_input)
+    assert matrix.shape == (n_input, k)
+    assert matrix.nnz / (n_input * k) == pytest.approx(1 / s, rel=0.01)
+    np.testing.assert_allclose(np.unique(np.abs(matrix.data)), np.sqrt(s / k), rtol=1e-6)
+    assert np.mean(matrix.data > 0) == pytest.approx(0.5, abs=0.01)
+    # columns have unit expected squared norm, so lengths are preserved on average
+    assert np.asarray(matrix.multiply(matrix).sum(axis=0)).mean() == pytest.approx(1, rel=0.01)
