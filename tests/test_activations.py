@@ -106,5 +106,5 @@ def test_projection_matrix_has_the_very_sparse_distribution():
     assert matrix.nnz / (n_input * k) == pytest.approx(1 / s, rel=0.01)
     np.testing.assert_allclose(np.unique(np.abs(matrix.data)), np.sqrt(s / k), rtol=1e-6)
     assert np.mean(matrix.data > 0) == pytest.approx(0.5, abs=0.01)
-    # columns have unit expected squared norm, so lengths are preserved on average
-    assert np.asarray(matrix.multiply(matrix).sum(axis=0)).mean() == pytest.approx(1, rel=0.01)
+    # each input feature's row has unit expected squared norm: lengths are kept on average
+    assert np.asarray(matrix.multiply(matrix).sum(axis=1)).mean() == pytest.approx(1, rel=0.01)
