@@ -7,6 +7,8 @@
 Stages, one rule file each; every rule calls one brainnet function from a thin script.
 """
 
+import os
+
 from brainnet.config import check_config, model_specs, targets
 from brainnet.models import check_weights_available
 
@@ -25,6 +27,12 @@ for _spec in model_specs(config).values():
     check_weights_available(_spec)
 
 RESULTS = config["results_dir"]
+
+# One BLAS/OpenMP thread per job unless a rule asks for more: Snakemake runs jobs in
+# parallel, and oversubscribed OpenBLAS threads spin against each other (see
+# docs/benchmarks.md).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 wildcard_constraints:
     dataset=r"[^/]+",

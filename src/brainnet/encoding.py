@@ -62,6 +62,7 @@ def fit_encoding(
     seed: int = 0,
     fdr_alpha: float = 0.05,
     pls_components: int = 25,
+    refit_alpha: bool = False,
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
     """Fit cross-validated encoding models from every layer to every target.
@@ -102,6 +103,16 @@ def fit_encoding(
     pls_components : int
         Number of PLS components (capped by the features and training stimuli
         of each layer).
+    refit_alpha : bool
+        Ridge only. ``False`` (default): each permutation keeps the penalty
+        chosen for the target in each fold on the real data, so a permuted fit
+        is one precomputed linear map per penalty (about n_test x n_train
+        operations per target instead of n_alphas x n_train^2). This null is
+        slightly wider than the refitted one (conservative: it costs a little
+        power, never adds false positives; see the tests). ``True``:
+        penalties are chosen afresh by leave-one-out in every permutation, the
+        exact null of the whole procedure including the selection, at about
+        the cost of the observed fit per permutation.
     verbose : bool | str | int | None
         Logging level for this call (see :func:`brainnet.log.set_log_level`);
         a progress bar over layers is shown at ``"info"`` and below.
@@ -155,12 +166,13 @@ def fit_encoding(
     reliability itself (as Brain-Score does for its consistency ceiling) would
     mix a correlation with a squared correlation.
 
-    Each permutation costs about as much as the observed fit (its penalties
-    are chosen afresh, so the null includes the selection). For ridge they are
-    extra columns of the same matrix products; PLS refits once per permutation
-    and fold. Memory per layer is about ``4 (1 + n_permutations) n_targets``
-    floats for the null sums, plus ``len(alphas) n_train^2`` floats for the
-    per-fold factors (capped; see ``_FACTOR_BYTES``).
+    Permutations reuse each fold's decomposition: with ``refit_alpha`` they
+    are extra columns of the same leave-one-out products, without it they go
+    through the fold's hat map of the chosen penalty (see ``refit_alpha``).
+    PLS refits once per permutation and fold. Memory per layer is about
+    ``4 (1 + n_permutations) n_targets`` floats for the null sums, plus
+    ``len(alphas) n_train^2`` floats for the per-fold factors (capped; see
+    ``_FACTOR_BYTES``).
     """
     with _log_level(verbose):
         alphas = _check_settings(
@@ -186,7 +198,8 @@ def fit_encoding(
         for i, name in enumerate(tqdm(layers, desc="encoding", unit="layer", disable=not show)):
             features = _layer_features(activations, name)
             if estimator == "ridge":
-                r_all, chosen = _score_ridge(features, targets, splits, perms, alphas)
+                score = _score_ridge if refit_alpha else _score_ridge_fixed_alpha
+                r_all, chosen = score(features, targets, splits, perms, alphas)
                 alpha[i] = _fold_median(alphas[chosen])
                 _log_grid_edges(name, chosen, len(alphas))
             else:
@@ -214,6 +227,7 @@ def fit_encoding(
             "seed": seed,
             "fdr_alpha": fdr_alpha,
             "pls_components": pls_components if estimator == "pls" else None,
+            "refit_alpha": refit_alpha,
             "model": activations.attrs.get("model"),
             "sklearn_version": sklearn.__version__,
         }
@@ -344,6 +358,11 @@ class _RidgeFold:
                 factor = linalg.cholesky(weighted, lower=False) * shrink
                 self.factors.append(np.asfortranarray(factor))
 
+    def hat_map(self, index: int) -> np.ndarray:
+        """The ``(n_test, n_train)`` map from centred training targets to held-out
+        predictions (less the training mean) at penalty ``alphas[index]``."""
+        return (self.test_proj / (self.eigvals + self.alphas[index])) @ self.basis.T
+
     def fit_predict(self, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Choose each target's alpha by LOO and predict the held-out stimuli.
 
@@ -395,6 +414,49 @@ def _score_ridge(
             observed = perm == 0
             chosen[f, target[observed]] = best[observed]
     return _pearson_from_sums(sums, targets).reshape(perms.shape[1], n_targets), chosen
+
+
+def _score_ridge_fixed_alpha(
+    features: np.ndarray,
+    targets: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    perms: np.ndarray,
+    alphas: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`_score_ridge`, with each permuted target fitted at the penalty
+    chosen for it on the real data in the same fold.
+
+    A ridge prediction at a fixed penalty is linear in the training targets,
+    so the permuted fits of all targets sharing a penalty are one product with
+    that penalty's hat map, done for blocks of permutations at a time.
+    """
+    n_stimuli, n_targets = targets.shape
+    sums = np.zeros((3, perms.shape[1], n_targets))
+    chosen = np.empty((len(splits), n_targets), dtype=np.intp)
+    for f, (train, test) in enumerate(splits):
+        fold = _RidgeFold(features[train], features[test], alphas)
+        predictions, chosen[f] = fold.fit_predict(targets[train])
+        _accumulate(sums[:, 0], predictions, targets[test])
+        for index in np.unique(chosen[f]):
+            columns = np.flatnonzero(chosen[f] == index)
+            hat, sub = fold.hat_map(index), targets[:, columns]
+            for block in _permutation_blocks(perms.shape[1], len(train), len(columns)):
+                y_train = sub[perms[train, block]]  # (n_train, n_block, n_columns)
+                y_test = sub[perms[test, block]]
+                mean = y_train.mean(axis=0)
+                predicted = np.tensordot(hat, y_train - mean, axes=1) + mean
+                sums[0, block][:, columns] += predicted.sum(axis=0)
+                sums[1, block][:, columns] += np.einsum("ikj,ikj->kj", predicted, predicted)
+                sums[2, block][:, columns] += np.einsum("ikj,ikj->kj", predicted, y_test)
+    r = _pearson_from_sums(sums.reshape(3, -1), targets)
+    return r.reshape(perms.shape[1], n_targets), chosen
+
+
+def _permutation_blocks(n_perms: int, n_train: int, n_columns: int) -> Iterator[slice]:
+    """Slices of permutations 1.. whose gathered training targets fit in ``_BLOCK_BYTES``."""
+    block = max(1, _BLOCK_BYTES // (8 * 3 * n_train * max(n_columns, 1)))
+    for start in range(1, n_perms, block):
+        yield slice(start, min(start + block, n_perms))
 
 
 def _score_pls(

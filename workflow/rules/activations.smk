@@ -8,7 +8,7 @@ rule activations:
         model=lambda wc: config["models"][wc.model],
         extraction=config["extraction"],
         seed=config["seed"],
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
     script:

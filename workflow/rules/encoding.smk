@@ -8,7 +8,7 @@ rule encoding:
     params:
         settings=config["encoding"],
         seed=config["seed"],
-    threads: 2
+    threads: 1
     resources:
         mem_mb=6000,
     script:

@@ -9,7 +9,7 @@ rule rsa:
         settings=config["rsa"],
         seed=config["seed"],
         precomputed=lambda wc: recordings(wc.dataset)["format"] in RDM_FORMATS,
-    threads: 2
+    threads: 1
     resources:
         mem_mb=6000,
     script:

@@ -1,0 +1,1 @@
+"""Recordings: the synthetic sEEG generator and loaders of real recordings."""
