@@ -12,7 +12,6 @@ from scipy.signal import butter, sosfiltfilt
 
 from brainnet.io import read_dataset, write_netcdf
 from brainnet.preprocessing import (
-    average_repetitions,
     bipolar_pairs,
     compute_responses,
     find_bad_channels,
@@ -20,6 +19,7 @@ from brainnet.preprocessing import (
     remove_line_noise,
     sliding_windows,
 )
+from brainnet.responses import average_repetitions
 
 SFREQ = 500.0
 N_STIMULI, N_REPS, ISI = 10, 4, 1.5

@@ -93,17 +93,17 @@ def test_summary_columns_and_values(gradients):
 
 
 def test_summary_counts_recovered_regions(gradients):
-    planted = {"synthetic": {"V1": "conv1", "IT": "conv2"}}
+    planted = {("synthetic", "alexnet"): {"V1": "conv1", "IT": "conv2"}}
     summary = summary_table(gradients, planted=planted)
     assert list(summary["n_recovered"][:2]) == [2, 0]  # window 2: V1 is pixels, IT has none
     assert list(summary["n_planted"][:2]) == [2, 2]
     assert summary["n_recovered"][2:].isna().all()  # no ground truth for 'sparse'
     with pytest.raises(ValueError, match=r"planted layers \['fc9'\]"):
-        summary_table(gradients, planted={"synthetic": {"V1": "fc9"}})
+        summary_table(gradients, planted={("synthetic", "alexnet"): {"V1": "fc9"}})
 
 
 def test_write_summary_round_trip(gradients, tmp_path):
-    summary = summary_table(gradients, planted={"synthetic": {"V1": "conv1"}})
+    summary = summary_table(gradients, planted={("synthetic", "alexnet"): {"V1": "conv1"}})
     path = write_summary(summary, tmp_path / "results" / "summary.csv")
     assert path == tmp_path / "results" / "summary.csv"
     assert [p.name for p in path.parent.iterdir()] == ["summary.csv"]  # no temporary left

@@ -1,10 +1,11 @@
 """Feature extraction: stimuli through a network's layers into ``activations/<model>.nc``.
 
 Images are loaded and transformed in a background thread while the network
-runs on the previous batch; each batch is reduced layer by layer and written
-straight into its slice of the netCDF file, so memory does not grow with the
-number of stimuli. The file is written under a temporary name and renamed
-when complete.
+runs on the previous batch, and each batch is reduced layer by layer and
+written straight into its slice of the netCDF file in a second thread while
+the network runs on the next one (at most one batch in flight each way), so
+memory does not grow with the number of stimuli. The file is written under a
+temporary name and renamed when complete.
 """
 
 from __future__ import annotations
@@ -112,14 +113,20 @@ def extract_activations(
     def load(batch_paths):
         return torch.stack([transform(load_image(p)) for p in batch_paths])
 
+    def store(outputs, start, stop):
+        with torch.inference_mode():
+            for name in names:
+                writer.variables[name][start:stop] = reducers[name](outputs[name])
+
     path = Path(path)
     with (
         atomic_path(path) as tmp,
         ThreadPoolExecutor(max_workers=1) as pool,
+        ThreadPoolExecutor(max_workers=1) as sink,
         torch.inference_mode(),
     ):
         pending = pool.submit(load, batches[0])
-        writer, reducers, start = None, None, 0
+        writer, reducers, start, stored = None, None, 0, None
         progress = tqdm(
             batches,
             desc=f"{spec.name} activations",
@@ -142,9 +149,11 @@ def extract_activations(
                 }
                 writer = _open_writer(tmp, stimuli, names, reducers, batch_size)
             stop = start + images.shape[0]
-            for name in names:
-                writer.variables[name][start:stop] = reducers[name](outputs[name])
+            if stored is not None:
+                stored.result()
+            stored = sink.submit(store, outputs, start, stop)
             start = stop
+        stored.result()
         writer.attrs.update(encode_attrs(_provenance(spec, layers, reducers, stimuli, seed)))
         writer.close()
     logger.info("wrote %s", path)

@@ -157,8 +157,9 @@ def array_responses(stimuli: xr.Dataset, recordings: dict, *, verbose=None) -> x
     if fmt == "array":
         return arrays.load_array(stimulus_ids=ids, verbose=verbose, **settings)
     if fmt == "cowley":
+        files = dict(zip(ids, (str(p) for p in stimuli["path"].values), strict=True))
         return arrays.load_cowley(
-            recordings["path"], stimulus_ids=ids, verbose=verbose, **settings
+            recordings["path"], stimulus_ids=ids, stimulus_files=files, verbose=verbose, **settings
         )
     raise ValueError(f"format {fmt!r} is not an array format (assembly, array, cowley)")
 

@@ -32,7 +32,9 @@ from sklearn.model_selection import GroupKFold, KFold
 from sklearn.preprocessing import StandardScaler
 from tqdm.auto import tqdm
 
+from brainnet.join import align_responses, format_ids, layer_names
 from brainnet.log import logger, set_log_level
+from brainnet.responses import RESPONSE_DIMS
 
 __all__ = ["DEFAULT_ALPHAS", "fit_encoding", "fit_predict_ridge", "noise_ceiling"]
 
@@ -42,12 +44,11 @@ __all__ = ["DEFAULT_ALPHAS", "fit_encoding", "fit_predict_ridge", "noise_ceiling
 DEFAULT_ALPHAS = tuple(np.logspace(-2, 8, 20).tolist())
 
 _ESTIMATORS = ("ridge", "pls")
-_RESPONSE_DIMS = ("stimulus", "channel", "band", "window")
 # Working memory per block of targets; the per-fold decomposition comes on top.
 _BLOCK_BYTES = 64 * 2**20
 # Memory for the per-fold triangular factors of the leave-one-out errors.
 _FACTOR_BYTES = 512 * 2**20
-_IDS_SHOWN = 5
+_TARGETS_SHOWN = 5
 
 
 def fit_encoding(
@@ -178,8 +179,8 @@ def fit_encoding(
         alphas = _check_settings(
             estimator, n_folds, groups, alphas, n_permutations, fdr_alpha, pls_components
         )
-        layers = _layer_names(activations)
-        aligned = _align_responses(activations, responses)
+        layers = layer_names(activations)
+        aligned = align_responses(activations, responses)
         template, targets = _flat_targets(aligned)
         splits = _folds(activations, aligned, targets.shape[0], n_folds, groups, seed)
         perms = _permutations(targets.shape[0], n_permutations, seed)
@@ -198,8 +199,7 @@ def fit_encoding(
         for i, name in enumerate(tqdm(layers, desc="encoding", unit="layer", disable=not show)):
             features = _layer_features(activations, name)
             if estimator == "ridge":
-                score = _score_ridge if refit_alpha else _score_ridge_fixed_alpha
-                r_all, chosen = score(features, targets, splits, perms, alphas)
+                r_all, chosen = _score_ridge(features, targets, splits, perms, alphas, refit_alpha)
                 alpha[i] = _fold_median(alphas[chosen])
                 _log_grid_edges(name, chosen, len(alphas))
             else:
@@ -216,7 +216,7 @@ def fit_encoding(
         positive = scores["noise_ceiling"].where(scores["noise_ceiling"] > 0)
         scores["r_ceiled"] = scores["r"] / np.sqrt(positive)
         if "responsive" in aligned.data_vars:
-            scores["responsive"] = aligned["responsive"].transpose(*_RESPONSE_DIMS[1:])
+            scores["responsive"] = aligned["responsive"].transpose(*RESPONSE_DIMS[1:])
         _describe(scores)
         scores.attrs = {
             "estimator": estimator,
@@ -393,63 +393,83 @@ def _score_ridge(
     splits: list[tuple[np.ndarray, np.ndarray]],
     perms: np.ndarray,
     alphas: np.ndarray,
+    refit_alpha: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold r for the observed and every permuted target, ridge.
 
-    Column ``k * n_targets + t`` is target ``t`` under permutation ``k``
-    (``k = 0`` the identity). Returns r ``(n_perms + 1, n_targets)`` and the
+    Each training fold is decomposed once; the observed and permuted targets
+    are then fitted by :func:`_refit_fold` or :func:`_fixed_alpha_fold` (see
+    ``refit_alpha`` of :func:`fit_encoding`). Returns r ``(n_perms + 1,
+    n_targets)`` (row ``k`` is permutation ``k``, row 0 the identity) and the
     chosen alpha index ``(n_folds, n_targets)`` of the observed targets.
     """
-    n_stimuli, n_targets = targets.shape
-    n_columns = perms.shape[1] * n_targets
-    sums = np.zeros((3, n_columns))
+    n_targets = targets.shape[1]
+    sums = np.zeros((3, perms.shape[1], n_targets))
     chosen = np.empty((len(splits), n_targets), dtype=np.intp)
+    add_fold = _refit_fold if refit_alpha else _fixed_alpha_fold
     for f, (train, test) in enumerate(splits):
         fold = _RidgeFold(features[train], features[test], alphas)
-        perm_train, perm_test = perms[train], perms[test]
-        for cols in _column_blocks(n_columns, n_stimuli, len(alphas)):
-            perm, target = np.divmod(np.arange(cols.start, cols.stop), n_targets)
-            predictions, best = fold.fit_predict(targets[perm_train[:, perm], target])
-            _accumulate(sums[:, cols], predictions, targets[perm_test[:, perm], target])
-            observed = perm == 0
-            chosen[f, target[observed]] = best[observed]
-    return _pearson_from_sums(sums, targets).reshape(perms.shape[1], n_targets), chosen
+        chosen[f] = add_fold(fold, targets, train, test, perms, sums)
+    r = _pearson_from_sums(sums.reshape(3, -1), targets)
+    return r.reshape(perms.shape[1], n_targets), chosen
 
 
-def _score_ridge_fixed_alpha(
-    features: np.ndarray,
+def _refit_fold(
+    fold: _RidgeFold,
     targets: np.ndarray,
-    splits: list[tuple[np.ndarray, np.ndarray]],
+    train: np.ndarray,
+    test: np.ndarray,
     perms: np.ndarray,
-    alphas: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """As :func:`_score_ridge`, with each permuted target fitted at the penalty
-    chosen for it on the real data in the same fold.
+    sums: np.ndarray,
+) -> np.ndarray:
+    """Add one fold to ``sums`` with every penalty chosen afresh by leave-one-out,
+    for the observed and each permuted target alike; return the observed choices.
+
+    Column ``k * n_targets + t`` of the flattened sums is target ``t`` under
+    permutation ``k``; the columns are fitted in blocks.
+    """
+    n_stimuli, n_targets = targets.shape
+    flat = sums.reshape(3, -1)  # a view: the blocks add into ``sums``
+    chosen = np.empty(n_targets, dtype=np.intp)
+    perm_train, perm_test = perms[train], perms[test]
+    for cols in _column_blocks(flat.shape[1], n_stimuli, len(fold.alphas)):
+        perm, target = np.divmod(np.arange(cols.start, cols.stop), n_targets)
+        predictions, best = fold.fit_predict(targets[perm_train[:, perm], target])
+        _accumulate(flat[:, cols], predictions, targets[perm_test[:, perm], target])
+        observed = perm == 0
+        chosen[target[observed]] = best[observed]
+    return chosen
+
+
+def _fixed_alpha_fold(
+    fold: _RidgeFold,
+    targets: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    perms: np.ndarray,
+    sums: np.ndarray,
+) -> np.ndarray:
+    """Add one fold to ``sums`` with each permuted target fitted at the penalty
+    chosen for it on the real data; return those choices.
 
     A ridge prediction at a fixed penalty is linear in the training targets,
     so the permuted fits of all targets sharing a penalty are one product with
     that penalty's hat map, done for blocks of permutations at a time.
     """
-    n_stimuli, n_targets = targets.shape
-    sums = np.zeros((3, perms.shape[1], n_targets))
-    chosen = np.empty((len(splits), n_targets), dtype=np.intp)
-    for f, (train, test) in enumerate(splits):
-        fold = _RidgeFold(features[train], features[test], alphas)
-        predictions, chosen[f] = fold.fit_predict(targets[train])
-        _accumulate(sums[:, 0], predictions, targets[test])
-        for index in np.unique(chosen[f]):
-            columns = np.flatnonzero(chosen[f] == index)
-            hat, sub = fold.hat_map(index), targets[:, columns]
-            for block in _permutation_blocks(perms.shape[1], len(train), len(columns)):
-                y_train = sub[perms[train, block]]  # (n_train, n_block, n_columns)
-                y_test = sub[perms[test, block]]
-                mean = y_train.mean(axis=0)
-                predicted = np.tensordot(hat, y_train - mean, axes=1) + mean
-                sums[0, block][:, columns] += predicted.sum(axis=0)
-                sums[1, block][:, columns] += np.einsum("ikj,ikj->kj", predicted, predicted)
-                sums[2, block][:, columns] += np.einsum("ikj,ikj->kj", predicted, y_test)
-    r = _pearson_from_sums(sums.reshape(3, -1), targets)
-    return r.reshape(perms.shape[1], n_targets), chosen
+    predictions, chosen = fold.fit_predict(targets[train])
+    _accumulate(sums[:, 0], predictions, targets[test])
+    for index in np.unique(chosen):
+        columns = np.flatnonzero(chosen == index)
+        hat, sub = fold.hat_map(index), targets[:, columns]
+        for block in _permutation_blocks(perms.shape[1], len(train), len(columns)):
+            y_train = sub[perms[train, block]]  # (n_train, n_block, n_columns)
+            y_test = sub[perms[test, block]]
+            mean = y_train.mean(axis=0)
+            predicted = np.tensordot(hat, y_train - mean, axes=1) + mean
+            sums[0, block][:, columns] += predicted.sum(axis=0)
+            sums[1, block][:, columns] += np.einsum("ikj,ikj->kj", predicted, predicted)
+            sums[2, block][:, columns] += np.einsum("ikj,ikj->kj", predicted, y_test)
+    return chosen
 
 
 def _permutation_blocks(n_perms: int, n_train: int, n_columns: int) -> Iterator[slice]:
@@ -530,7 +550,7 @@ def _pearson_from_sums(sums: np.ndarray, targets: np.ndarray) -> np.ndarray:
 def _flat_targets(aligned: xr.Dataset) -> tuple[xr.DataArray, np.ndarray]:
     """The (channel, band, window) template and the checked, z-scored targets
     ``(n_stimuli, n_targets)`` in the template's flattened order."""
-    response = aligned["response"].transpose(*_RESPONSE_DIMS)
+    response = aligned["response"].transpose(*RESPONSE_DIMS)
     template = response.isel(stimulus=0, drop=True)
     targets = response.values.reshape(response.sizes["stimulus"], -1).astype(np.float64)
     _check_targets(targets, template, "response")
@@ -565,7 +585,7 @@ def _assemble(template: xr.DataArray, layers: list[str], *, r, p, alpha, fdr_alp
 def _ceiling(aligned: xr.Dataset, template: xr.DataArray) -> xr.DataArray:
     if "split_half" not in aligned:
         return xr.full_like(template, np.nan, dtype=np.float64).reset_coords(drop=True)
-    halves = aligned["split_half"].transpose("half", *_RESPONSE_DIMS)
+    halves = aligned["split_half"].transpose("half", *RESPONSE_DIMS)
     # a constant half has no reliability: its ceiling is NaN, not an error
     _check_targets(
         halves.values.reshape(-1, template.size), template, "split_half", allow_constant=True
@@ -609,50 +629,6 @@ def _check_settings(
     return _check_alphas(alphas)
 
 
-def _layer_names(activations: xr.Dataset) -> list[str]:
-    layers = list(activations.attrs.get("layers") or activations.data_vars)
-    if not layers:
-        raise ValueError("activations hold no layer variables")
-    missing = [name for name in layers if name not in activations.data_vars]
-    if missing:
-        raise ValueError(
-            f"layers {missing} are listed in the activations' 'layers' attribute but are "
-            f"not variables; variables: {list(activations.data_vars)}"
-        )
-    return layers
-
-
-def _stimulus_ids(ds: xr.Dataset, what: str) -> np.ndarray:
-    if "stimulus_id" not in ds.coords or ds["stimulus_id"].dims != ("stimulus",):
-        raise ValueError(f"{what} lack the coordinate 'stimulus_id' on dim 'stimulus'")
-    ids = ds["stimulus_id"].values.astype(str)
-    unique, counts = np.unique(ids, return_counts=True)
-    if (counts > 1).any():
-        raise ValueError(f"{what} repeat stimulus ids {_shown(unique[counts > 1])}")
-    return ids
-
-
-def _align_responses(activations: xr.Dataset, responses: xr.Dataset) -> xr.Dataset:
-    """Reorder ``responses`` to the stimulus order of ``activations``."""
-    if "response" not in responses:
-        raise ValueError(f"responses lack the variable 'response'; found {list(responses)}")
-    dims = set(responses["response"].dims)
-    if dims != set(_RESPONSE_DIMS):
-        raise ValueError(f"responses 'response' must have dims {_RESPONSE_DIMS}, got {dims}")
-    act_ids = _stimulus_ids(activations, "activations")
-    resp_ids = _stimulus_ids(responses, "responses")
-    no_response = np.setdiff1d(act_ids, resp_ids)
-    no_activation = np.setdiff1d(resp_ids, act_ids)
-    if no_response.size or no_activation.size:
-        raise ValueError(
-            "stimulus ids of activations and responses do not match: "
-            f"{no_response.size} without a response {_shown(no_response)}, "
-            f"{no_activation.size} without activations {_shown(no_activation)}"
-        )
-    position = {sid: i for i, sid in enumerate(resp_ids)}
-    return responses.isel(stimulus=[position[sid] for sid in act_ids])
-
-
 def _layer_features(activations: xr.Dataset, name: str) -> np.ndarray:
     var = activations[name]
     if var.ndim != 2 or var.dims[0] != "stimulus":
@@ -664,7 +640,8 @@ def _layer_features(activations: xr.Dataset, name: str) -> np.ndarray:
     if bad.any():
         ids = activations["stimulus_id"].values[bad]
         raise ValueError(
-            f"layer {name!r} has NaN or infinite features for {bad.sum()} stimuli {_shown(ids)}"
+            f"layer {name!r} has NaN or infinite features for {bad.sum()} stimuli "
+            f"{format_ids(ids)}"
         )
     if np.ptp(features, axis=0).max(initial=0.0) == 0:
         raise ValueError(f"layer {name!r} is constant over stimuli: it cannot predict anything")
@@ -690,18 +667,13 @@ def _check_targets(
 
 
 def _target_names(template: xr.DataArray, mask: np.ndarray) -> str:
-    index = np.flatnonzero(mask)[:_IDS_SHOWN]
+    index = np.flatnonzero(mask)[:_TARGETS_SHOWN]
     names = []
     for flat in index:
         where = dict(zip(template.dims, np.unravel_index(flat, template.shape), strict=True))
         names.append(", ".join(f"{dim}={template[dim].values[i]!s}" for dim, i in where.items()))
-    more = " ..." if mask.sum() > _IDS_SHOWN else ""
+    more = " ..." if mask.sum() > _TARGETS_SHOWN else ""
     return "; ".join(f"({n})" for n in names) + more
-
-
-def _shown(ids: np.ndarray) -> str:
-    ids = [str(i) for i in ids]
-    return str(ids[:_IDS_SHOWN])[:-1] + (", ...]" if len(ids) > _IDS_SHOWN else "]")
 
 
 def _folds(

@@ -1,8 +1,12 @@
-"""Logging in the MNE-Python style: one package logger and a ``verbose`` level."""
+"""Logging in the MNE-Python style: one package logger and a ``verbose`` level,
+and short previews of the values a message names."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+
+import numpy as np
 
 logger = logging.getLogger("brainnet")
 
@@ -44,3 +48,14 @@ def set_log_level(verbose: bool | str | int | None = "info") -> None:
             logging.Formatter("%(asctime)s brainnet %(levelname)s: %(message)s", "%H:%M:%S")
         )
         logger.addHandler(handler)
+
+
+def preview(values: Iterable, n: int = 10) -> list:
+    """The first ``n`` values as plain Python objects, ``"..."`` marking more.
+
+    For naming the channels, stimuli or onsets at fault in a message without
+    flooding it.
+    """
+    values = list(values)
+    head = [v.item() if isinstance(v, np.generic) else v for v in values[:n]]
+    return head + ["..."] if len(values) > n else head

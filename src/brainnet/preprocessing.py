@@ -57,12 +57,12 @@ import xarray as xr
 from scipy import stats
 from tqdm.auto import tqdm
 
-from brainnet.log import logger, set_log_level
+from brainnet.log import logger, preview, set_log_level
+from brainnet.responses import average_repetitions
 
 __all__ = [
     "DEFAULT_BANDS",
     "DEFAULT_WINDOWS",
-    "average_repetitions",
     "bipolar_channels",
     "bipolar_pairs",
     "compute_responses",
@@ -468,71 +468,6 @@ def compute_responses(
     return responses
 
 
-def average_repetitions(
-    trials: xr.DataArray, stimulus_ids: Sequence[str] | None = None
-) -> xr.Dataset:
-    """Average repeated presentations of each stimulus, keeping split halves.
-
-    Parameters
-    ----------
-    trials : xarray.DataArray
-        Dims ``("trial", ...)`` in presentation order, with the coordinate
-        ``stimulus_id`` on ``trial``. NaN values (a missing repeat) are
-        ignored.
-    stimulus_ids : sequence of str | None
-        Order of the ``stimulus`` dimension. An id among the trials but not
-        here is an error; an id here but never presented gets NaN. None takes
-        the sorted ids of the trials.
-
-    Returns
-    -------
-    responses : xarray.Dataset
-        ``response (stimulus, ...)`` the mean over repetitions; when some
-        stimulus was presented at least twice, ``split_half (half, stimulus,
-        ...)`` the means over even (``half=0``: first, third, ...) and odd
-        (``half=1``) repetitions in presentation order.
-    """
-    if "trial" not in trials.dims or "stimulus_id" not in trials.coords:
-        raise ValueError(
-            f"trials need a 'trial' dim with a 'stimulus_id' coord, got dims {trials.dims} "
-            f"and coords {list(trials.coords)}"
-        )
-    trials = trials.transpose("trial", ...)
-    ids = trials["stimulus_id"].to_numpy().astype(str)
-    order = np.array(sorted(set(ids)) if stimulus_ids is None else list(stimulus_ids), dtype=str)
-    index = pd.Index(order)
-    if index.has_duplicates:
-        raise ValueError(f"duplicate stimulus ids: {_preview(index[index.duplicated()])}")
-    codes = index.get_indexer(ids)
-    unknown = sorted(set(ids[codes < 0]))
-    if unknown:
-        raise ValueError(
-            f"{len(unknown)} stimulus ids are not in the stimulus set: {_preview(unknown)}"
-        )
-    never = sorted(set(order) - set(ids))
-    if never:
-        logger.warning(
-            "%d stimuli were never presented (NaN responses): %s", len(never), _preview(never)
-        )
-    repetition = pd.Series(codes).groupby(codes).cumcount().to_numpy()
-    rest = trials.shape[1:]
-    stacked = np.full((len(order), repetition.max() + 1, *rest), np.nan)
-    stacked[codes, repetition] = trials.to_numpy()
-    dims = ("stimulus", *trials.dims[1:])
-    other = {name: coord for name, coord in trials.coords.items() if "trial" not in coord.dims}
-    with warnings.catch_warnings():
-        # Stimuli without trials (or without odd repetitions) are NaN by design.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        data = {"response": (dims, np.nanmean(stacked, axis=1))}
-        if stacked.shape[1] > 1:
-            halves = [np.nanmean(stacked[:, h::2], axis=1) for h in (0, 1)]
-            data["split_half"] = (("half", *dims), np.stack(halves))
-    coords = {"stimulus_id": ("stimulus", order)} | other
-    if "split_half" in data:
-        coords["half"] = [0, 1]
-    return xr.Dataset(data, coords=coords)
-
-
 def merge_responses(datasets: Sequence[xr.Dataset]) -> xr.Dataset:
     """Concatenate the responses of several subjects along ``channel``.
 
@@ -558,8 +493,8 @@ def merge_responses(datasets: Sequence[xr.Dataset]) -> xr.Dataset:
         if set(other) != set(ids):
             raise ValueError(
                 f"{_label(ds, i)} has other stimulus ids than {_label(first, 0)}: "
-                f"missing {_preview(sorted(set(ids) - set(other)))}, "
-                f"extra {_preview(sorted(set(other) - set(ids)))}"
+                f"missing {preview(sorted(set(ids) - set(other)))}, "
+                f"extra {preview(sorted(set(other) - set(ids)))}"
             )
         for dim, coords in (("band", ("fmin", "fmax")), ("window", ("tmin", "tmax"))):
             for name in (dim, *coords):
@@ -580,7 +515,7 @@ def merge_responses(datasets: Sequence[xr.Dataset]) -> xr.Dataset:
     duplicated = pd.Index(names)[pd.Index(names).duplicated()]
     if len(duplicated):
         raise ValueError(
-            f"channel names repeat across datasets: {_preview(sorted(set(duplicated)))}"
+            f"channel names repeat across datasets: {preview(sorted(set(duplicated)))}"
         )
     aligned = [_with_optional_vars(_by_stimulus(ds, ids), datasets) for ds in datasets]
     merged = xr.concat(
@@ -599,13 +534,6 @@ def merge_responses(datasets: Sequence[xr.Dataset]) -> xr.Dataset:
         "dropped_trials": [t for ds in datasets for t in ds.attrs.get("dropped_trials", [])],
     }
     return merged
-
-
-def _preview(values, n=10):
-    """The first ``n`` values as plain Python objects, for error messages."""
-    values = list(values)
-    head = [v.item() if isinstance(v, np.generic) else v for v in values[:n]]
-    return head + ["..."] if len(values) > n else head
 
 
 def _label(ds, i):
@@ -703,7 +631,7 @@ def _check_channels(channels, raw):
     absent = [name for name in table.index if name not in raw.ch_names]
     if absent:
         raise ValueError(
-            f"channels {_preview(absent)} of the channel table are not in the recording"
+            f"channels {preview(absent)} of the channel table are not in the recording"
         )
     for column, default in (
         ("x", np.nan),
@@ -720,7 +648,7 @@ def _check_channels(channels, raw):
     assigned = table["region"] != ""
     if table.loc[assigned, "region_rank"].isna().any():
         names = list(table.index[assigned & table["region_rank"].isna()])
-        raise ValueError(f"channels {_preview(names)} have a region but no region_rank")
+        raise ValueError(f"channels {preview(names)} have a region but no region_rank")
     table["region_rank"] = table["region_rank"].fillna(0).astype(int)
     return table
 
@@ -739,12 +667,12 @@ def _check_events(events, stimulus_ids):
         if unknown:
             raise ValueError(
                 f"{len(unknown)} stimulus ids of the events are not in the stimulus set: "
-                f"{_preview(unknown)}"
+                f"{preview(unknown)}"
             )
     trials = trials.sort_values("onset", kind="stable").reset_index(drop=True)
     repeated = trials["onset"][trials["onset"].duplicated()]
     if len(repeated):
-        raise ValueError(f"several stimuli share the onsets {_preview(repeated)} s")
+        raise ValueError(f"several stimuli share the onsets {preview(repeated)} s")
     return trials
 
 

@@ -51,7 +51,7 @@ _STATISTICS = SUMMARY_COLUMNS[9:]
 def summary_table(
     gradients: Mapping[tuple[str, str, str], xr.Dataset],
     *,
-    planted: Mapping[str, Mapping[str, str]] | None = None,
+    planted: Mapping[tuple[str, str], Mapping[str, str]] | None = None,
 ) -> pd.DataFrame:
     """Tabulate gradient statistics: one row per dataset, model, method, band and window.
 
@@ -59,9 +59,10 @@ def summary_table(
     ----------
     gradients : mapping of (dataset, model, method) to xarray.Dataset
         Outputs of :func:`brainnet.gradient.gradient_statistics`.
-    planted : mapping of str to mapping of str to str | None
-        Ground truth per dataset (synthetic data): region name to the name
-        of the layer planted in it. Adds ``n_recovered`` and ``n_planted``.
+    planted : mapping of (dataset, model) to mapping of str to str | None
+        Ground truth (synthetic data): for the reference model of a dataset,
+        region name to the name of the layer planted in it. Adds
+        ``n_recovered`` and ``n_planted``, empty for other models.
 
     Returns
     -------
@@ -121,7 +122,8 @@ def summary_table(
         if missing:
             raise KeyError(f"summary: gradient {key} lacks {missing}")
         dataset, model, method = map(str, key)
-        truth = planted_layer_index(gradient, planted[dataset]) if dataset in planted else None
+        known = planted.get((dataset, model))
+        truth = planted_layer_index(gradient, known) if known is not None else None
         names = np.asarray(gradient["layer"].values, dtype=str)
         position = {int(i): k for k, i in enumerate(gradient["layer_index"].values)}
         for band in gradient["band"].values:

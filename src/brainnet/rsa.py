@@ -51,7 +51,9 @@ from scipy import stats
 from scipy.spatial.distance import pdist
 from tqdm.auto import tqdm
 
+from brainnet.join import align_responses, layer_names, stimulus_ids, stimulus_order
 from brainnet.log import logger, set_log_level
+from brainnet.responses import RESPONSE_DIMS
 
 __all__ = [
     "COMPARE_METHODS",
@@ -80,7 +82,6 @@ PERMUTATION_METHODS = ("spearman", "pearson", "spearman_full")
 _CRITERIA = ("p", "fdr")
 _LEVELS = ("channel", "region")
 _STOPPING = (None, "besag_clifford")
-_RESPONSE_DIMS = ("stimulus", "channel", "band", "window")
 _RDM_DIMS = ("channel", "stimulus", "stimulus_other")
 _SCORE_DIMS = ("layer", "channel", "band", "window")
 _REGION_DIMS = ("layer", "region", "band", "window")
@@ -531,21 +532,18 @@ def rsa_scores(
         ``region``. Attributes hold the settings and the model provenance.
     """
     set_log_level(verbose)
-    _check_stage_settings(level, metric, method, n_permutations, chunk)
+    h = _check_stage_settings(
+        level, metric, method, n_permutations, chunk, stopping, h, criterion, alpha
+    )
     _check_choice(region_metric, METRICS, "region_metric")
-    layers = _layer_names(activations)
-    responses = _align_responses(activations, responses)
-    response = responses["response"].transpose(*_RESPONSE_DIMS)
+    layers = layer_names(activations)
+    responses = align_responses(activations, responses, ("subject", "region"))
+    response = responses["response"].transpose(*RESPONSE_DIMS)
     values = np.asarray(response.values, dtype=np.float64)
     _check_finite(values, response)
     tested = _tested_mask(responses, response, responsive_only)
     models = _model_rdms(activations, layers, metric)
-    test = _Test(
-        models,
-        method,
-        make_permutations(len(values), n_permutations, seed),
-        _check_test_settings(stopping, h, criterion, alpha, n_permutations),
-    )
+    test = _Test(models, method, make_permutations(len(values), n_permutations, seed), h)
     logger.info(
         "rsa (%s level): %d layers, %d channels x %d bands x %d windows (%d tested), "
         "%d stimuli, %d permutations, stopping=%s",
@@ -569,8 +567,8 @@ def rsa_scores(
             criterion,
             alpha,
         )
-    ds.attrs.update(_provenance(activations))
     ds.attrs.update(
+        _provenance(activations),
         level=level,
         metric=metric,
         method=method,
@@ -631,18 +629,15 @@ def rsa_precomputed(
         the single window ``"all"``.
     """
     set_log_level(verbose)
-    _check_stage_settings(level, metric, method, n_permutations, chunk)
-    layers = _layer_names(activations)
+    h = _check_stage_settings(
+        level, metric, method, n_permutations, chunk, stopping, h, criterion, alpha
+    )
+    layers = layer_names(activations)
     rdm = _align_brain_rdms(activations, brain_rdms)
     labels = [f"brain_rdms channel {c!s}" for c in _channel_labels(rdm)]
     vectors = np.stack([to_vectors(m, name) for m, name in zip(rdm.values, labels, strict=True)])
     models = _model_rdms(activations, layers, metric)
-    test = _Test(
-        models,
-        method,
-        make_permutations(rdm.sizes["stimulus"], n_permutations, seed),
-        _check_test_settings(stopping, h, criterion, alpha, n_permutations),
-    )
+    test = _Test(models, method, make_permutations(rdm.sizes["stimulus"], n_permutations, seed), h)
     template = _broadband(rdm)
     if level == "channel":
         tested = np.ones(template.shape[1:], dtype=bool)
@@ -659,8 +654,8 @@ def rsa_precomputed(
             ranks,
         )
         ds = _region_dataset(test, units, template, layers, criterion, alpha)
-    ds.attrs.update(_provenance(activations))
     ds.attrs.update(
+        _provenance(activations),
         level=level,
         metric=metric,
         method=method,
@@ -1319,7 +1314,10 @@ def _check_test_settings(stopping, h, criterion, alpha, n_permutations) -> int |
     return int(h)
 
 
-def _check_stage_settings(level, metric, method, n_permutations, chunk) -> None:
+def _check_stage_settings(
+    level, metric, method, n_permutations, chunk, stopping, h, criterion, alpha
+) -> int | None:
+    """Validate the settings of both stages; return ``h`` as :func:`_check_test_settings`."""
     _check_choice(level, _LEVELS, "level")
     _check_choice(metric, METRICS, "metric")
     _check_choice(method, PERMUTATION_METHODS, "method")
@@ -1327,31 +1325,14 @@ def _check_stage_settings(level, metric, method, n_permutations, chunk) -> None:
         raise ValueError(f"n_permutations must be an integer >= 0, got {n_permutations!r}")
     if int(chunk) != chunk or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    return _check_test_settings(stopping, h, criterion, alpha, n_permutations)
 
 
 def _show_progress() -> bool:
     return logger.isEnabledFor(logging.INFO)
 
 
-def _shown(ids) -> str:
-    ids = [str(i) for i in ids]
-    return str(ids[:_IDS_SHOWN])[:-1] + (", ...]" if len(ids) > _IDS_SHOWN else "]")
-
-
 # --------------------------------------------------------------------------- xarray inputs
-
-
-def _layer_names(activations: xr.Dataset) -> list[str]:
-    layers = list(activations.attrs.get("layers") or activations.data_vars)
-    if not layers:
-        raise ValueError("activations hold no layer variables")
-    missing = [name for name in layers if name not in activations.data_vars]
-    if missing:
-        raise ValueError(
-            f"activations: layers {missing} are listed in the 'layers' attribute "
-            f"but are not variables; variables: {list(activations.data_vars)}"
-        )
-    return layers
 
 
 def _layer_rdm(activations: xr.Dataset, name: str, metric: str) -> np.ndarray:
@@ -1376,48 +1357,6 @@ def _model_rdms(activations: xr.Dataset, layers: list[str], metric: str) -> np.n
     return models
 
 
-def _stimulus_ids(
-    ds: xr.Dataset, what: str, dim: str = "stimulus", coord: str = "stimulus_id"
-) -> np.ndarray:
-    if coord not in ds.coords or ds[coord].dims != (dim,):
-        raise ValueError(f"{what} lack the coordinate {coord!r} on dim {dim!r}")
-    ids = ds[coord].values.astype(str)
-    unique, counts = np.unique(ids, return_counts=True)
-    if (counts > 1).any():
-        raise ValueError(f"{what} repeat stimulus ids {_shown(unique[counts > 1])}")
-    return ids
-
-
-def _join(activations: xr.Dataset, ids: np.ndarray, what: str) -> np.ndarray:
-    """Positions in ``ids`` of the activations' stimuli, in the activations' order."""
-    act_ids = _stimulus_ids(activations, "activations")
-    missing = np.setdiff1d(act_ids, ids)
-    extra = np.setdiff1d(ids, act_ids)
-    if missing.size or extra.size:
-        raise ValueError(
-            f"stimulus ids of activations and {what} do not match: "
-            f"{missing.size} without {what} {_shown(missing)}, "
-            f"{extra.size} without activations {_shown(extra)}"
-        )
-    position = {sid: i for i, sid in enumerate(ids)}
-    return np.array([position[sid] for sid in act_ids])
-
-
-def _align_responses(activations: xr.Dataset, responses: xr.Dataset) -> xr.Dataset:
-    if "response" not in responses:
-        raise ValueError(f"responses lack the variable 'response'; found {list(responses)}")
-    if set(responses["response"].dims) != set(_RESPONSE_DIMS):
-        raise ValueError(
-            f"responses 'response' must have dims {_RESPONSE_DIMS}, "
-            f"got {responses['response'].dims}"
-        )
-    for name in ("subject", "region"):
-        if name not in responses.coords:
-            raise ValueError(f"responses lack the channel coordinate {name!r}")
-    order = _join(activations, _stimulus_ids(responses, "responses"), "responses")
-    return responses.isel(stimulus=order)
-
-
 def _align_brain_rdms(activations: xr.Dataset, brain_rdms: xr.Dataset) -> xr.DataArray:
     if "rdm" not in brain_rdms:
         raise ValueError(f"brain_rdms lack the variable 'rdm'; found {list(brain_rdms)}")
@@ -1427,15 +1366,15 @@ def _align_brain_rdms(activations: xr.Dataset, brain_rdms: xr.Dataset) -> xr.Dat
     for name in ("subject", "region"):
         if name not in rdm.coords:
             raise ValueError(f"brain_rdms lack the channel coordinate {name!r}")
-    ids = _stimulus_ids(brain_rdms, "brain_rdms")
+    ids = stimulus_ids(brain_rdms, "brain_rdms")
     if "stimulus_other_id" in brain_rdms.coords:
-        other = _stimulus_ids(brain_rdms, "brain_rdms", "stimulus_other", "stimulus_other_id")
+        other = stimulus_ids(brain_rdms, "brain_rdms", "stimulus_other", "stimulus_other_id")
         if not np.array_equal(ids, other):
             raise ValueError(
                 "brain_rdms: 'stimulus_other_id' does not repeat 'stimulus_id' "
                 "in the same order; the two RDM axes disagree"
             )
-    order = _join(activations, ids, "brain_rdms")
+    order = stimulus_order(activations, ids, "brain_rdms", "a brain RDM")
     return rdm.transpose(*_RDM_DIMS).isel(stimulus=order, stimulus_other=order)
 
 
@@ -1466,7 +1405,7 @@ def _tested_mask(responses, response, responsive_only: bool) -> np.ndarray:
     flags = responses["responsive"]
     return (
         np.broadcast_to(
-            flags.transpose(*[d for d in _RESPONSE_DIMS[1:] if d in flags.dims]).values.reshape(
+            flags.transpose(*[d for d in RESPONSE_DIMS[1:] if d in flags.dims]).values.reshape(
                 _flag_shape(flags)
             ),
             shape,
@@ -1477,7 +1416,7 @@ def _tested_mask(responses, response, responsive_only: bool) -> np.ndarray:
 
 
 def _flag_shape(flags: xr.DataArray) -> tuple:
-    return tuple(flags.sizes[d] if d in flags.dims else 1 for d in _RESPONSE_DIMS[1:])
+    return tuple(flags.sizes[d] if d in flags.dims else 1 for d in RESPONSE_DIMS[1:])
 
 
 def _region_table(da) -> tuple[np.ndarray, np.ndarray]:
@@ -1522,7 +1461,7 @@ def _broadband(rdm: xr.DataArray) -> xr.DataArray:
         tmax=("window", [np.nan]),
     )
     shape = (rdm.sizes["stimulus"], rdm.sizes["channel"], 1, 1)
-    return xr.DataArray(np.zeros(shape), dims=_RESPONSE_DIMS, coords=coords)
+    return xr.DataArray(np.zeros(shape), dims=RESPONSE_DIMS, coords=coords)
 
 
 def _provenance(activations: xr.Dataset) -> dict:

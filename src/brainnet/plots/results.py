@@ -162,9 +162,7 @@ def plot_layer_region_map(
     """
     _require(gradient, ("score", "score_low", "preferred_layer"))
     gradient = _select(gradient, band=band, window=window)
-    with mpl.rc_context(STYLE):
-        fig = _draw_map(gradient)
-    return _finish(fig, path, formats)
+    return _render(path, formats, _draw_map, gradient)
 
 
 @_fill_doc
@@ -204,9 +202,7 @@ def plot_gradient(
         raise ValueError(
             f"plots: {describe_gradient(gradient)} has no region with region_rank > 0"
         )
-    with mpl.rc_context(STYLE):
-        fig = _draw_gradient(visual)
-    return _finish(fig, path, formats)
+    return _render(path, formats, _draw_gradient, visual)
 
 
 @_fill_doc
@@ -248,9 +244,7 @@ def plot_model_comparison(
                     f"plots: {dim} labels of {label!r} {list(gradient[dim].values)} differ "
                     f"from those of {first_label!r} {list(first[dim].values)}"
                 )
-    with mpl.rc_context(STYLE):
-        fig = _draw_comparison(labelled, statistic, alpha)
-    return _finish(fig, path, formats)
+    return _render(path, formats, _draw_comparison, labelled, statistic, alpha)
 
 
 @_fill_doc
@@ -283,9 +277,7 @@ def plot_alignment_timecourse(
     """
     _require(gradient, _statistic_variables(statistic))
     gradient = _select(gradient, band=band)
-    with mpl.rc_context(STYLE):
-        fig = _draw_timecourse(gradient, statistic, alpha)
-    return _finish(fig, path, formats)
+    return _render(path, formats, _draw_timecourse, gradient, statistic, alpha)
 
 
 @_fill_doc
@@ -315,9 +307,9 @@ def plot_recovery(
     _require(gradient, _PREFERRED)
     planted_index = planted_layer_index(gradient, planted)
     gradient = _select(gradient, band=band, window=window)
-    with mpl.rc_context(STYLE):
-        fig = _draw_recovery(gradient.sel(region=list(planted_index)), planted_index)
-    return _finish(fig, path, formats)
+    return _render(
+        path, formats, _draw_recovery, gradient.sel(region=list(planted_index)), planted_index
+    )
 
 
 # --- drawing ---------------------------------------------------------------------------------
@@ -416,9 +408,7 @@ def _draw_gradient(gradient):
             alpha=0.45,
             lw=0,
         )
-        best = cell["preferred_layer"].to_numpy()
-        low = cell["preferred_layer_low"].to_numpy()
-        high = cell["preferred_layer_high"].to_numpy()
+        best, low, high = _preferred(cell)
         ok = np.isfinite(best)
         _interval(ax, ranks[ok], best[ok], low[ok], high[ok], "C0")
         if len(np.unique(ranks[ok])) >= 2:
@@ -437,8 +427,7 @@ def _draw_gradient(gradient):
         )
     axes[0, 0].set_xticks(levels, names)
     axes[0, 0].set_xlim(levels[0] - 0.5, levels[-1] + 0.5)
-    axes[0, 0].set_yticks(layer_index, gradient["layer"].values)
-    axes[0, 0].set_ylim(layer_index.min() - 0.7, layer_index.max() + 0.7)
+    _layer_axis(axes[0, 0], gradient)
     _label_grid(axes, gradient)
     for ax in axes[:, 0]:
         ax.set_ylabel(f"{ax.get_ylabel()}\npreferred layer")
@@ -499,9 +488,7 @@ def _draw_comparison(labelled, statistic, alpha):
                 zorder=3,
                 edgecolors=colour,
                 linewidths=1,
-                facecolors=np.where(
-                    significant[:, None], mpl.colors.to_rgba(colour), mpl.colors.to_rgba("white")
-                ),
+                facecolors=_faces(significant, colour),
             )
         ax.axhline(0, color="0.5", lw=0.8)
         ax.set_xlim(-0.6, len(bands) - 0.4)
@@ -571,9 +558,7 @@ def _draw_timecourse(gradient, statistic, alpha):
             s=14,
             zorder=3,
             edgecolors=colour,
-            facecolors=np.where(
-                significant[:, None], mpl.colors.to_rgba(colour), mpl.colors.to_rgba("white")
-            ),
+            facecolors=_faces(significant, colour),
         )
     ax.axhline(0, color="0.5", lw=0.8)
     if ticks is not None:
@@ -594,15 +579,12 @@ def _draw_recovery(gradient, planted_index):
     bands, windows = gradient["band"].values, gradient["window"].values
     regions = list(planted_index)
     truth = np.array([planted_index[r] for r in regions], dtype=float)
-    layer_index = gradient["layer_index"].to_numpy()
     x = np.arange(len(regions))
     fig, axes = _grid(len(bands), len(windows), 1.45, WIDTH, extra=1.2)
     for i, j in np.ndindex(len(bands), len(windows)):
         ax = axes[i, j]
         cell = gradient.isel(band=i, window=j)
-        best = cell["preferred_layer"].to_numpy()
-        low = cell["preferred_layer_low"].to_numpy()
-        high = cell["preferred_layer_high"].to_numpy()
+        best, low, high = _preferred(cell)
         ax.scatter(
             x, truth, marker="s", s=60, facecolors="none", edgecolors="black", lw=1.1, zorder=2
         )
@@ -623,8 +605,7 @@ def _draw_recovery(gradient, planted_index):
         )
     axes[0, 0].set_xticks(x, regions)
     axes[0, 0].set_xlim(-0.5, len(regions) - 0.5)
-    axes[0, 0].set_yticks(layer_index, gradient["layer"].values)
-    axes[0, 0].set_ylim(layer_index.min() - 0.7, layer_index.max() + 0.7)
+    _layer_axis(axes[0, 0], gradient)
     _label_grid(axes, gradient)
     ci = gradient.attrs.get("ci", 0.95)
     handles = [
@@ -646,10 +627,30 @@ def _draw_recovery(gradient, planted_index):
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _finish(fig, path, formats):
+def _render(path, formats, draw, *args):
+    """Draw the figure in the brainnet style and save it when ``path`` is given."""
+    with mpl.rc_context(STYLE):
+        fig = draw(*args)
     if path is not None:
         save_figure(fig, path, formats)
     return fig
+
+
+def _preferred(cell):
+    """The preferred layer of each region's mean and its bootstrap interval."""
+    return tuple(cell[name].to_numpy() for name in _PREFERRED)
+
+
+def _layer_axis(ax, gradient):
+    """Layer names on the y axis, at their ``layer_index``."""
+    layer_index = gradient["layer_index"].to_numpy()
+    ax.set_yticks(layer_index, gradient["layer"].values)
+    ax.set_ylim(layer_index.min() - 0.7, layer_index.max() + 0.7)
+
+
+def _faces(significant, colour):
+    """Marker faces: filled with ``colour`` where significant, white elsewhere."""
+    return np.where(significant[:, None], mpl.colors.to_rgba(colour), mpl.colors.to_rgba("white"))
 
 
 def _interval(ax, x, value, low, high, colour, zorder=2):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -29,7 +30,7 @@ import pandas as pd
 import xarray as xr
 
 from brainnet.log import logger, set_log_level
-from brainnet.preprocessing import average_repetitions
+from brainnet.responses import average_repetitions
 
 __all__ = ["DEFAULT_REGION_RANKS", "load_array", "load_assembly", "load_cowley"]
 
@@ -70,7 +71,7 @@ def load_assembly(
         None uses :data:`DEFAULT_REGION_RANKS`.
     stimulus_ids : sequence of str | None
         The stimulus set, in order; see
-        :func:`brainnet.preprocessing.average_repetitions`.
+        :func:`brainnet.responses.average_repetitions`.
     verbose : bool | str | int | None
         Log level of the ``brainnet`` logger.
 
@@ -218,6 +219,7 @@ def load_cowley(
     session: str,
     *,
     stimulus_ids: Sequence[str] | None = None,
+    stimulus_files: Mapping[str, str | os.PathLike] | None = None,
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
     """Read one session of the Cowley et al. (2023) macaque V4 responses.
@@ -234,6 +236,13 @@ def load_cowley(
         Session id, e.g. ``"210325"``.
     stimulus_ids : sequence of str | None
         The stimulus set, in order; None keeps the session's image order.
+        It must hold exactly the images of the session's zip.
+    stimulus_files : dict of str to path-like | None
+        The image file of each stimulus id. Every session names its images
+        ``image0001.jpg`` ..., so ids alone cannot tell the images of another
+        session apart: when given, each file must be byte-identical to the
+        image of the same name in ``images/images_<session>.zip`` (as
+        extracted by the ``zip`` stimulus source).
     verbose : bool | str | int | None
         Log level of the ``brainnet`` logger.
 
@@ -258,14 +267,21 @@ def load_cowley(
             raise FileNotFoundError(f"Cowley V4 session {session}: {file} not found")
     averaged = np.load(averaged_file)
     with zipfile.ZipFile(zip_file) as archive:
-        stems = sorted(
-            Path(name).stem for name in archive.namelist() if name.lower().endswith(".jpg")
-        )
+        checksums = {
+            Path(info.filename).stem: info.CRC
+            for info in archive.infolist()
+            if info.filename.lower().endswith(".jpg")
+        }
+    stems = sorted(checksums)
     if averaged.ndim != 2 or averaged.shape[1] != len(stems):
         raise ValueError(
             f"{averaged_file} has shape {averaged.shape} (neurons, images) but {zip_file} "
             f"holds {len(stems)} images"
         )
+    if stimulus_ids is not None:
+        _check_cowley_ids(stimulus_ids, stems, session, zip_file)
+    if stimulus_files is not None:
+        _check_cowley_files(stimulus_files, checksums, session, zip_file)
     n_units = averaged.shape[0]
     subject = f"monkey-{session}"
     channels = pd.DataFrame(
@@ -297,6 +313,35 @@ def load_cowley(
     if not np.allclose(got, expected, equal_nan=True):
         raise ValueError(f"the mean of the repeats in {raw_file} differs from {averaged_file}")
     return responses
+
+
+def _check_cowley_ids(stimulus_ids, stems, session, zip_file):
+    """The stimulus set must be the session's images: no image more, none fewer."""
+    extra = sorted(set(stimulus_ids) - set(stems))
+    missing = sorted(set(stems) - set(stimulus_ids))
+    if extra or missing:
+        raise ValueError(
+            f"the stimulus set ({len(stimulus_ids)} images) is not the {len(stems)} images of "
+            f"Cowley V4 session {session} in {zip_file}: not in the session {extra[:5]}, "
+            f"missing from the stimulus set {missing[:5]}. Pair the session with "
+            f"stimuli {{source: zip, path: {zip_file}}}"
+        )
+
+
+def _check_cowley_files(stimulus_files, checksums, session, zip_file):
+    """Each stimulus file must be the zip's image of the same name (CRC-32 of its bytes)."""
+    differ = []
+    for sid, crc in checksums.items():
+        path = Path(stimulus_files[sid]) if sid in stimulus_files else None
+        if path is None or zlib.crc32(path.read_bytes()) != crc:
+            differ.append(f"{sid} ({path})")
+    if differ:
+        raise ValueError(
+            f"{len(differ)} of {len(checksums)} stimulus images differ from the images of "
+            f"Cowley V4 session {session} in {zip_file}, e.g. {differ[:3]}: the stimuli "
+            f"come from another session or were re-encoded. Pair the session with "
+            f"stimuli {{source: zip, path: {zip_file}}}"
+        )
 
 
 def _coord_reader(data, dim):

@@ -75,6 +75,7 @@ import os
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from string import ascii_uppercase
 
@@ -799,22 +800,21 @@ def _complete_sidecars(bids_path, layout, bads) -> None:
 
 
 def _write_dataset_files(root, activations, regions, settings, seed, subjects) -> None:
-    generated_by = [
-        {
-            "Name": "brainnet",
-            "Version": __version__,
-            "Description": "brainnet.recordings.synthetic.simulate_dataset",
-        }
-    ]
-    mne_bids.make_dataset_description(
-        path=root,
-        name="brainnet synthetic sEEG (ventral visual stream)",
-        dataset_type="raw",
+    # the raw dataset and its simulation derivative share authors and provenance
+    describe = partial(
+        mne_bids.make_dataset_description,
         authors=["brainnet"],
-        generated_by=generated_by,
+        generated_by=[
+            {
+                "Name": "brainnet",
+                "Version": __version__,
+                "Description": "brainnet.recordings.synthetic.simulate_dataset",
+            }
+        ],
         overwrite=True,
         verbose=False,
     )
+    describe(path=root, name="brainnet synthetic sEEG (ventral visual stream)", dataset_type="raw")
     model = activations.attrs.get("model", "")
     visual = [r for r in regions if r.rank > 0]
     (Path(root) / "README").write_text(
@@ -829,15 +829,7 @@ def _write_dataset_files(root, activations, regions, settings, seed, subjects) -
     )
     derivatives = Path(root) / "derivatives" / "simulation"
     derivatives.mkdir(parents=True)
-    mne_bids.make_dataset_description(
-        path=derivatives,
-        name="brainnet simulation ground truth",
-        dataset_type="derivative",
-        authors=["brainnet"],
-        generated_by=generated_by,
-        overwrite=True,
-        verbose=False,
-    )
+    describe(path=derivatives, name="brainnet simulation ground truth", dataset_type="derivative")
     truth = {
         "model": model,
         "layers": _layers(activations),
