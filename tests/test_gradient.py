@@ -86,6 +86,24 @@ def test_reversed_alignment():
     assert float(cell["alignment_rho"]) == pytest.approx(-1.0)
     assert float(cell["alignment_tau_high"]) < 0
     assert float(cell["alignment_tau_p"]) < 0.01
+    assert float(cell["region_alignment_rho"]) == pytest.approx(-1.0)
+    assert float(cell["region_alignment_rho_high"]) < 0
+
+
+def test_region_alignment_follows_region_preferences():
+    """Region view: one preferred layer per region against its rank (Guclu & van Gerven)."""
+    gradient = gradient_statistics(planted_scores([1, 2, 3, 4]), method="encoding", **FAST)
+    cell = gradient.isel(band=0, window=0)
+    assert float(cell["region_alignment_rho"]) == pytest.approx(1.0)
+    assert float(cell["region_alignment_rho_low"]) == pytest.approx(1.0)
+    assert float(cell["region_alignment_rho_p"]) < 0.05
+    # a plateau (two regions sharing a layer) is a tie, scored with average ranks
+    tied = gradient_statistics(planted_scores([1, 2, 2, 4]), method="encoding", **FAST)
+    expected = stats.spearmanr([1, 2, 3, 4], [1, 2, 2, 4]).statistic
+    assert float(tied["region_alignment_rho"].isel(band=0, window=0)) == pytest.approx(expected)
+    # fewer than three visual ranks: undefined, not a spurious +/-1
+    two = gradient_statistics(planted_scores([1, 3]), method="encoding", **FAST)
+    assert np.isnan(two["region_alignment_rho"].isel(band=0, window=0))
 
 
 def test_no_alignment_gives_uniform_p_and_intervals_around_zero():

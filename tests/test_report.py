@@ -20,11 +20,15 @@ def toy_gradient(regions, preferred, tau):
     """Gradient over one band and two windows; ``preferred`` is (region, window) layer index."""
     bw = ("band", "window")
     data = {"n_pairs": (bw, [[12, 30]]), "n_preferred": (bw, [[5, 9]])}
-    for stat, values in (("tau", tau), ("rho", [v / 2 for v in tau])):
-        data[f"alignment_{stat}"] = (bw, [values])
-        data[f"alignment_{stat}_low"] = (bw, [[v - 0.1 for v in values]])
-        data[f"alignment_{stat}_high"] = (bw, [[v + 0.1 for v in values]])
-        data[f"alignment_{stat}_p"] = (bw, [[0.001, 0.2]])
+    for stat, values in (
+        ("alignment_tau", tau),
+        ("alignment_rho", [v / 2 for v in tau]),
+        ("region_alignment_rho", [v / 4 for v in tau]),
+    ):
+        data[stat] = (bw, [values])
+        data[f"{stat}_low"] = (bw, [[v - 0.1 for v in values]])
+        data[f"{stat}_high"] = (bw, [[v + 0.1 for v in values]])
+        data[f"{stat}_p"] = (bw, [[0.001, 0.2]])
     data["preferred_layer"] = (
         ("region", "band", "window"),
         np.array(preferred, float)[:, None, :],

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import xarray as xr
+from scipy import stats
 
 from brainnet.log import logger, set_log_level
 
@@ -190,6 +191,20 @@ def gradient_statistics(
         perm_rng=perm_rng,
     )
 
+    alignment.update(
+        _region_alignment(
+            values,
+            region,
+            regions,
+            region_ranks,
+            layer_index,
+            region_stats["region"]["preferred_layer"],
+            region_stats["bootstrap_preferred"],
+            n_permutations=n_permutations,
+            ci=ci,
+            rng=perm_rng,
+        )
+    )
     layer_coords = {"layer": score["layer"].to_numpy(), "layer_index": ("layer", layer_index)}
     region_coords = {
         "region": regions,
@@ -294,6 +309,10 @@ _DESCRIPTIONS = {
     "alignment_rho_low": "lower bound of the channel bootstrap interval of alignment_rho",
     "alignment_rho_high": "upper bound of the channel bootstrap interval of alignment_rho",
     "alignment_rho_p": "two-sided permutation p of alignment_rho (region labels shuffled)",
+    "region_alignment_rho": "Spearman rho of region rank and the region's preferred layer",
+    "region_alignment_rho_low": "lower bound of the bootstrap interval of region_alignment_rho",
+    "region_alignment_rho_high": "upper bound of the bootstrap interval of region_alignment_rho",
+    "region_alignment_rho_p": "two-sided permutation p of region_alignment_rho",
     "n_pairs": "number of significant channel-layer pairs of visual channels",
     "n_preferred": "number of visual channels with a preferred layer",
 }
@@ -438,6 +457,7 @@ def _region_statistics(
     out["n_preferring"] = np.zeros(shape, dtype=int)
     region_shape = (len(regions), n_band, n_window)
     pref = {name: np.full(region_shape, np.nan) for name in _PREFERRED}
+    boot_preferred = np.full((n_bootstrap, *region_shape), np.nan)
     for i, name in enumerate(regions):
         members = np.flatnonzero(region == name)
         x = values[:, members]
@@ -463,12 +483,81 @@ def _region_statistics(
         boot_best = _argmax_layer(boot, layer_index)
         low, high = _quantiles(boot_best, ci, method="inverted_cdf")
         pref["preferred_layer"][i] = best
+        boot_preferred[:, i] = boot_best
         pref["preferred_layer_low"][i] = low
         pref["preferred_layer_high"][i] = high
         pref["preferred_layer_agreement"][i] = np.where(
             np.isfinite(best), np.mean(boot_best == best, axis=0), np.nan
         )
-    return {"layer_region": out, "region": pref}
+    return {"layer_region": out, "region": pref, "bootstrap_preferred": boot_preferred}
+
+
+def _region_alignment(
+    values,
+    region,
+    regions,
+    region_ranks,
+    layer_index,
+    preferred,
+    boot_preferred,
+    *,
+    n_permutations,
+    ci,
+    rng,
+):
+    """Spearman's rho between region rank and each region's preferred layer.
+
+    The region-level view of Guclu and van Gerven (2015): one preferred layer
+    per visual region (the argmax of its mean score), correlated with the
+    region's rank. The interval comes from the hierarchical bootstrap draws of
+    the preferred layers; the permutation null shuffles region labels across
+    the visual channels and recomputes region means and preferences.
+    """
+    shape = values.shape[2:]
+    out = {name: np.full(shape, np.nan) for name in _REGION_ALIGNMENT}
+    visual = np.asarray(region_ranks) > 0
+    if len(np.unique(np.asarray(region_ranks)[visual])) < 3:
+        return out  # a rank correlation over fewer than three ranks says nothing
+    ranks = stats.rankdata(np.asarray(region_ranks)[visual])
+    observed = _rank_correlation(ranks, preferred[visual])
+    boot = _rank_correlation(ranks, boot_preferred[:, visual])
+    low, high = _quantiles(boot, ci)
+
+    position = {name: i for i, name in enumerate(np.asarray(regions)[visual])}
+    channels = np.flatnonzero([name in position for name in region])
+    labels = np.array([position[name] for name in region[channels]])
+    flat = np.moveaxis(values[:, channels], 1, 0).reshape(len(channels), -1)
+    finite = np.isfinite(flat)
+    flat = np.where(finite, flat, 0.0)
+    null = np.empty((n_permutations, *shape))
+    for k in range(n_permutations):
+        onehot = (rng.permutation(labels)[:, None] == np.arange(visual.sum())).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = (onehot.T @ flat) / (onehot.T @ finite)
+        means = means.reshape(visual.sum(), values.shape[0], *shape)  # (region, layer, ...)
+        null[k] = _rank_correlation(ranks, _argmax_layer(means, layer_index))
+    out.update(
+        region_alignment_rho=observed,
+        region_alignment_rho_low=low,
+        region_alignment_rho_high=high,
+        region_alignment_rho_p=_permutation_p(observed, null),
+    )
+    return out
+
+
+def _rank_correlation(ranks, preferred):
+    """Spearman's rho of ``ranks`` (regions) with ``preferred`` ``(..., region, band, window)``;
+    NaN where a region has no preferred layer or all regions prefer the same one."""
+    moved = np.moveaxis(preferred, -3, -1)
+    y = stats.rankdata(moved, axis=-1)
+    y = np.where(np.isnan(moved).any(axis=-1, keepdims=True), np.nan, y)
+    x = ranks - ranks.mean()
+    y = y - y.mean(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (y @ x) / np.sqrt((y**2).sum(-1) * (x**2).sum())
+
+
+_REGION_ALIGNMENT = tuple(f"region_alignment_rho{s}" for s in ("", "_low", "_high", "_p"))
 
 
 _PREFERRED = (

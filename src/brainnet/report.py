@@ -42,6 +42,10 @@ SUMMARY_COLUMNS = (
     "alignment_rho_low",
     "alignment_rho_high",
     "alignment_rho_p",
+    "region_alignment_rho",
+    "region_alignment_rho_low",
+    "region_alignment_rho_high",
+    "region_alignment_rho_p",
     "n_pairs",
     "n_preferred",
 )
@@ -89,6 +93,12 @@ def summary_table(
         ``alignment_rho``, ``alignment_rho_low``, ``alignment_rho_high``, ``alignment_rho_p``
             The same for Spearman's rho between region rank and each
             channel's preferred layer (Guclu and van Gerven 2015).
+        ``region_alignment_rho``, ``_low``, ``_high``, ``_p``
+            Spearman's rho between region rank and each visual region's
+            preferred layer (the layer with the highest region mean), with a
+            hierarchical bootstrap interval and a permutation p (region
+            labels shuffled across channels); undefined with fewer than three
+            visual ranks.
         ``n_pairs``
             Number of significant channel-layer pairs entering tau.
         ``n_preferred``
