@@ -1,0 +1,110 @@
+"""One small end-to-end run of the Snakemake workflow on the embedded synthetic dataset."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
+
+# The default run, reduced to keep the test quick: fewer images, subjects and resamples.
+SMALL = {
+    "seed": 0,
+    "datasets": {
+        "synthetic": {
+            "stimuli": {"source": "embedded", "n_per_category": 30},
+            "recordings": {"format": "synthetic", "reference_model": "alexnet",
+                           "n_subjects": 4},
+        }
+    },
+    "models": {"alexnet": {"arch": "alexnet", "weights": None}},
+    "encoding": {"n_permutations": 200},
+    "rsa": {"n_permutations": 1000, "stopping": "besag_clifford"},
+    "gradient": {"n_bootstrap": 200, "n_permutations": 200},
+}
+
+
+def _snakemake(workdir, *args, check=True):
+    result = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A copy of the workflow, run once on the reduced config."""
+    workdir = tmp_path_factory.mktemp("workflow")
+    shutil.copy(ROOT / "Snakefile", workdir)
+    for folder in ("config", "workflow"):
+        shutil.copytree(ROOT / folder, workdir / folder)
+    (workdir / "small.yaml").write_text(yaml.safe_dump(SMALL))
+    _snakemake(workdir, "--configfile", "small.yaml")
+    return workdir
+
+
+@pytest.mark.slow
+def test_planted_gradient_is_recovered(run):
+    summary = pd.read_csv(run / "results" / "summary.csv")
+    encoding = summary[(summary["model"] == "alexnet") & (summary["method"] == "encoding")]
+    planted = encoding[(encoding["band"] == "high_gamma") & (encoding["window"] == "150-350")]
+    row = planted.iloc[0]
+    # the gradient of the reference architecture in the planted band
+    assert row["region_alignment_rho"] >= 0.8
+    assert row["region_alignment_rho_low"] > 0
+    assert row["n_recovered"] >= 4 and row["n_planted"] == 5
+    # an unplanted band carries no gradient: its interval includes 0
+    alpha = encoding[encoding["band"] == "alpha"]
+    assert (alpha["region_alignment_rho_low"].fillna(-1) <= 0).all()
+
+
+@pytest.mark.slow
+def test_control_contacts_are_not_significant(run):
+    import xarray as xr
+
+    scores = xr.open_dataset(run / "results" / "synthetic" / "alexnet" / "encoding.nc")
+    significant = scores["significant"].any("layer")
+    control = significant.sel(channel=scores["region_rank"] == 0)
+    visual = significant.sel(channel=scores["region_rank"] > 0)
+    assert float(visual.sel(band="high_gamma", window="150-350").mean()) > 0.8
+    assert float(control.mean()) <= 0.1
+
+
+@pytest.mark.slow
+def test_outputs_figures_and_report(run, tmp_path):
+    results = run / "results"
+    for name in ("heatmap_encoding", "heatmap_rsa", "gradient_encoding", "recovery_encoding"):
+        assert (results / "synthetic" / "alexnet" / "figures" / f"{name}.png").stat().st_size
+    assert (results / "synthetic" / "figures" / "single_trials.png").stat().st_size
+    report = tmp_path / "report.html"
+    _snakemake(run, "--configfile", "small.yaml", "--report", str(report))
+    assert report.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_rerun_does_nothing_and_a_new_model_adds_only_its_jobs(run):
+    assert "Nothing to be done" in _snakemake(run, "--configfile", "small.yaml", "-n").stdout
+    config = dict(SMALL, models={**SMALL["models"], "tiny": {"arch": "squeezenet1_0"}})
+    (run / "more.yaml").write_text(yaml.safe_dump(config))
+    plan = _snakemake(run, "--configfile", "more.yaml", "-n").stdout
+    jobs = dict(line.split() for line in plan.split("Job stats:")[1].splitlines()[3:]
+                if len(line.split()) == 2 and line.split()[1].isdigit())
+    assert jobs["activations"] == "1" and jobs["encoding"] == "1" and jobs["rsa"] == "1"
+    for rule in ("stimuli", "simulate", "subject_responses", "responses"):
+        assert rule not in jobs
+
+
+def test_misspelt_config_key_stops_the_run_naming_it(tmp_path):
+    shutil.copy(ROOT / "Snakefile", tmp_path)
+    for folder in ("config", "workflow"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    bad = dict(SMALL, extraction={"batch_sise": 8})
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    result = _snakemake(tmp_path, "--configfile", "bad.yaml", "-n", check=False)
+    assert result.returncode != 0
+    assert "'batch_sise' was unexpected" in result.stderr + result.stdout
