@@ -18,8 +18,7 @@ SMALL = {
     "datasets": {
         "synthetic": {
             "stimuli": {"source": "embedded", "n_per_category": 30},
-            "recordings": {"format": "synthetic", "reference_model": "alexnet",
-                           "n_subjects": 4},
+            "recordings": {"format": "synthetic", "reference_model": "alexnet", "n_subjects": 4},
         }
     },
     "models": {"alexnet": {"arch": "alexnet", "weights": None}},
@@ -92,8 +91,11 @@ def test_rerun_does_nothing_and_a_new_model_adds_only_its_jobs(run):
     config = dict(SMALL, models={**SMALL["models"], "tiny": {"arch": "squeezenet1_0"}})
     (run / "more.yaml").write_text(yaml.safe_dump(config))
     plan = _snakemake(run, "--configfile", "more.yaml", "-n").stdout
-    jobs = dict(line.split() for line in plan.split("Job stats:")[1].splitlines()[3:]
-                if len(line.split()) == 2 and line.split()[1].isdigit())
+    jobs = dict(
+        line.split()
+        for line in plan.split("Job stats:")[1].splitlines()[3:]
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    )
     assert jobs["activations"] == "1" and jobs["encoding"] == "1" and jobs["rsa"] == "1"
     for rule in ("stimuli", "simulate", "subject_responses", "responses"):
         assert rule not in jobs
