@@ -8,4 +8,4 @@ gradients = {
     f"{Path(path).parent.name} ({read_dataset(path).attrs['method']})": read_dataset(path)
     for path in snakemake.input
 }
-plot_model_comparison(gradients, snakemake.output.png)
+plot_model_comparison(gradients, snakemake.output.png, statistic="region_rho")

@@ -3,12 +3,17 @@ from threadpoolctl import threadpool_limits
 from brainnet.io import read_dataset, write_netcdf
 from brainnet.rsa import rsa_precomputed, rsa_scores
 
+settings = {"seed": snakemake.params.seed, **snakemake.params.settings}
+if snakemake.params.precomputed:
+    # precomputed RDMs carry no responsiveness flags and no channel patterns
+    for key in ("responsive_only", "region_metric"):
+        settings.pop(key)
 score = rsa_precomputed if snakemake.params.precomputed else rsa_scores
 with threadpool_limits(snakemake.threads):
     scores = score(
         read_dataset(snakemake.input.activations),
         read_dataset(snakemake.input.brain),
-        **{"seed": snakemake.params.seed, **snakemake.params.settings},
+        **settings,
         verbose=True,
     )
 write_netcdf(scores, snakemake.output[0])

@@ -65,6 +65,7 @@ WIDTH = 8.0  # inches; 800 px at 100 dpi, the width of a figure in the Snakemake
 _STATISTICS = {
     "tau": ("alignment_tau", "alignment τ (significant pairs)"),
     "rho": ("alignment_rho", "alignment ρ (preferred layers)"),
+    "region_rho": ("region_alignment_rho", "alignment ρ (region preferred layers)"),
 }
 _FORMATS = ("png", "svg")
 _PREFERRED = ("preferred_layer", "preferred_layer_low", "preferred_layer_high")
@@ -425,7 +426,7 @@ def _draw_gradient(gradient):
             fontsize=6.5,
             bbox=_TEXT_BOX,
         )
-    axes[0, 0].set_xticks(levels, names)
+    axes[0, 0].set_xticks(levels, _wrapped(names))
     axes[0, 0].set_xlim(levels[0] - 0.5, levels[-1] + 0.5)
     _layer_axis(axes[0, 0], gradient)
     _label_grid(axes, gradient)
@@ -603,7 +604,7 @@ def _draw_recovery(gradient, planted_index):
             bbox=_TEXT_BOX,
             zorder=4,
         )
-    axes[0, 0].set_xticks(x, regions)
+    axes[0, 0].set_xticks(x, _wrapped(regions))
     axes[0, 0].set_xlim(-0.5, len(regions) - 0.5)
     _layer_axis(axes[0, 0], gradient)
     _label_grid(axes, gradient)
@@ -713,6 +714,11 @@ def _title(gradient, what):
     if "method" in attrs:
         context = f"{context}, {attrs['method']}" if context else str(attrs["method"])
     return f"{what}" + (f" ({context})" if context else "")
+
+
+def _wrapped(names):
+    """Region names broken after hyphens, so long names fit under narrow columns."""
+    return [str(name).replace("-", "-\n") for name in names]
 
 
 def _statistic_variables(statistic):
