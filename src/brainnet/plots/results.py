@@ -527,8 +527,12 @@ def _draw_comparison(labelled, statistic, alpha):
     fig.legend(
         handles=handles, loc="outside lower center", ncols=min(len(handles), 6), frameon=False
     )
+    # name the dataset or method only where every compared gradient shares it
     context = ", ".join(
-        str(first.attrs[key]) for key in ("dataset", "method") if key in first.attrs
+        str(first.attrs[key])
+        for key in ("dataset", "method")
+        if key in first.attrs
+        and all(g.attrs.get(key) == first.attrs[key] for g in labelled.values())
     )
     fig.suptitle("Alignment by model" + (f" ({context})" if context else ""))
     return fig
