@@ -24,7 +24,6 @@ format                    what ``recordings`` holds besides ``format``
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from pathlib import Path
@@ -59,14 +58,14 @@ def _stimulus_ids(stimuli: xr.Dataset) -> list[str]:
 def subjects(recordings: dict) -> list[str]:
     """Subject labels (without ``sub-``) of an sEEG dataset, known before it is read.
 
+    ``recordings`` is a validated config section (schema defaults filled in).
+
     Synthetic datasets number their subjects as the generator does; BIDS
     datasets list them from the folder unless ``subjects`` names them.
     """
     if recordings["format"] == "synthetic":
-        from brainnet.recordings.synthetic import simulate_dataset
-
-        default = inspect.signature(simulate_dataset).parameters["n_subjects"].default
-        n = int(recordings.get("n_subjects", default))
+        # the schema fills n_subjects; labels are numbered as the generator numbers them
+        n = int(recordings["n_subjects"])
         return [f"{i + 1:0{max(2, len(str(n)))}d}" for i in range(n)]
     if recordings["format"] == "bids":
         from brainnet.recordings.bids import list_subjects
