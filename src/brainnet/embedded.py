@@ -14,34 +14,28 @@ from __future__ import annotations
 
 import colorsys
 import math
-from pathlib import Path
+from collections.abc import Iterator
 
 import numpy as np
-import xarray as xr
 from PIL import Image, ImageDraw, ImageFilter
 
-from brainnet.io import atomic_path
-
-__all__ = ["CATEGORIES", "generate"]
+__all__ = ["CATEGORIES", "draw_set", "draw_stimulus"]
 
 CATEGORIES = ("face", "house", "body", "tool", "scene")
 _SUPERSAMPLE = 2
 
 
-def generate(
-    out_dir: str | Path,
+def draw_set(
     *,
     n_per_category: int = 40,
     image_size: int = 224,
     categories: list[str] | None = None,
     seed: int = 0,
-) -> xr.Dataset:
-    """Draw the embedded set as PNG files and return its stimulus table.
+) -> Iterator[tuple[str, str, Image.Image]]:
+    """Draw the embedded set, one image after another.
 
     Parameters
     ----------
-    out_dir : path-like
-        Folder for the images; replaced atomically.
     n_per_category : int
         Images per category.
     image_size : int
@@ -53,30 +47,30 @@ def generate(
 
     Returns
     -------
-    table : xarray.Dataset
-        The stimulus table (``stimulus_id`` like ``face_007``).
-    """
-    from brainnet.stimuli import stimulus_table
+    images : iterator of (str, str, PIL.Image.Image)
+        ``(stimulus_id, category, image)`` in table order, ``stimulus_id``
+        like ``face_007``. :func:`brainnet.stimuli.build_stimuli` writes them
+        as PNG files.
 
+    Raises
+    ------
+    ValueError
+        On an unknown category or a size out of range, before any image is drawn.
+    """
     categories = list(CATEGORIES if categories is None else categories)
     unknown = sorted(set(categories) - set(CATEGORIES))
     if unknown:
         raise ValueError(f"unknown embedded categories {unknown}; choose from {CATEGORIES}")
     if n_per_category < 1 or image_size < 16:
         raise ValueError("embedded set needs n_per_category >= 1 and image_size >= 16")
-    out_dir = Path(out_dir)
-    ids, paths, labels = [], [], []
-    with atomic_path(out_dir) as tmp:
-        tmp.mkdir()
-        for category in categories:
-            for i in range(n_per_category):
-                rng = np.random.default_rng([seed, CATEGORIES.index(category), i])
-                sid = f"{category}_{i + 1:03d}"
-                draw_stimulus(category, rng, image_size).save(tmp / f"{sid}.png", optimize=False)
-                ids.append(sid)
-                paths.append(out_dir / f"{sid}.png")
-                labels.append(category)
-    return stimulus_table(ids, paths, labels, set_name="embedded")
+    return _draw_images(categories, n_per_category, image_size, seed)
+
+
+def _draw_images(categories, n_per_category, image_size, seed):
+    for category in categories:
+        for i in range(n_per_category):
+            rng = np.random.default_rng([seed, CATEGORIES.index(category), i])
+            yield f"{category}_{i + 1:03d}", category, draw_stimulus(category, rng, image_size)
 
 
 def draw_stimulus(category: str, rng: np.random.Generator, image_size: int) -> Image.Image:

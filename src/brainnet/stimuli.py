@@ -38,8 +38,9 @@ import pandas as pd
 import xarray as xr
 from PIL import Image, UnidentifiedImageError
 
+from brainnet import embedded
 from brainnet.io import atomic_path
-from brainnet.log import logger
+from brainnet.log import logger, set_log_level
 
 __all__ = ["IMAGE_SUFFIXES", "build_stimuli", "load_image", "stimulus_table", "validate_images"]
 
@@ -233,6 +234,20 @@ def _from_array(array_path: Path, out_dir: Path, labels: Path | None = None) -> 
     )
 
 
+def _from_embedded(out_dir: Path, **settings) -> xr.Dataset:
+    """Draw the embedded set (see :func:`brainnet.embedded.draw_set`) as PNG files."""
+    images = embedded.draw_set(**settings)
+    ids, paths, labels = [], [], []
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir()
+        for sid, category, image in images:
+            image.save(tmp / f"{sid}.png", optimize=False)
+            ids.append(sid)
+            paths.append(out_dir / f"{sid}.png")
+            labels.append(category)
+    return stimulus_table(ids, paths, labels, set_name="embedded")
+
+
 def build_stimuli(
     source: str,
     image_dir: str | os.PathLike,
@@ -268,13 +283,10 @@ def build_stimuli(
     table : xarray.Dataset
         The checked stimulus table (every image decodes).
     """
-    from brainnet import embedded
-    from brainnet.log import set_log_level
-
     set_log_level(verbose)
     image_dir = Path(image_dir)
     if source == "embedded":
-        table = embedded.generate(
+        table = _from_embedded(
             image_dir,
             n_per_category=n_per_category,
             image_size=image_size,
