@@ -150,6 +150,14 @@ def _preview(ids, n: int = 10) -> list[str]:
     return ids[:n] + ([f"... ({len(ids) - n} more)"] if len(ids) > n else [])
 
 
+def _responding(layout: pd.DataFrame, regions: list[_Region]):
+    """Yield each visual region that has contacts in ``layout``, with their rows."""
+    for region in regions:
+        rows = np.flatnonzero(layout["region"].to_numpy() == region.name)
+        if region.rank != 0 and len(rows):
+            yield region, rows
+
+
 def _drive(
     layout: pd.DataFrame,
     regions: list[_Region],
@@ -159,10 +167,7 @@ def _drive(
     """Stimulus drive of each contact, ``(contact, stimulus)``, mean 1; 0 in controls."""
     n_stimuli = next(iter(features.values())).shape[0]
     drive = np.zeros((len(layout), n_stimuli))
-    for region in regions:
-        rows = np.flatnonzero(layout["region"].to_numpy() == region.name)
-        if region.rank == 0 or not len(rows):
-            continue
+    for region, rows in _responding(layout, regions):
         x = features[region.layer]
         z = x @ rng.standard_normal((x.shape[1], len(rows)))
         z = (z - z.mean(axis=0)) / np.where(z.std(axis=0) > 0, z.std(axis=0), 1)

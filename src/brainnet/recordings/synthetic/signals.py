@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import fft
 
+from brainnet.recordings.synthetic.regions import _responding
+
 # Variance fractions of the background: local to the contact, shared along the
 # shaft (volume conduction) and shared by all contacts (the common reference).
 _LOCAL, _SHAFT, _COMMON = 0.7, 0.2, 0.1
@@ -126,10 +128,7 @@ def _responses(layout, drive, trials, n_times, regions, sfreq, time_to_peak):
     envelope = np.zeros((len(layout), n_times))
     evoked = np.zeros((len(layout), n_times))
     stimulus = trials["stimulus"].to_numpy()
-    for region in regions:
-        rows = np.flatnonzero(layout["region"].to_numpy() == region.name)
-        if region.rank == 0 or not len(rows):
-            continue
+    for region, rows in _responding(layout, regions):
         starts = trials["sample"].to_numpy() + int(round(region.latency * sfreq))
         for start, stim in zip(starts, stimulus, strict=True):
             stop = min(start + len(power_kernel), n_times)
