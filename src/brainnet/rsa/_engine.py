@@ -46,7 +46,8 @@ class _Test:
 
     The model side is prepared once: centred comparison-space values as
     float32 ``n x n`` matrices, whose rows and columns each permutation of the
-    stimuli reorders; the brain side is prepared per batch by :meth:`brain`.
+    stimuli reorders; the brain side is prepared per batch by :meth:`brain`,
+    and each :meth:`run` scores its null statistics through a :class:`_Batch`.
     """
 
     def __init__(
@@ -115,11 +116,8 @@ class _Test:
         """
         n_models = len(self.model32)
         stop = self.n_permutations if stop is None else min(stop, self.n_permutations)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            # a constant RDM (zero norm) gets a NaN statistic and is not tested
-            coef = 1.0 / np.outer(self.model_norm, brain_norm)
-            observed = self._observed(brain32, coef, weights)
-        state = _State.new(observed) if state is None else state
+        batch = _Batch.new(self.model_q, self.model_norm, brain32, brain_norm, weights)
+        state = _State.new(batch.observed) if state is None else state
         active = [np.flatnonzero(row) for row in state.running]
         size = min(_FIRST_BLOCK, self.block) if self.h and not start else self.block
         gathered = np.empty((size, self.model_q.shape[1]), dtype=np.float32)
@@ -139,9 +137,7 @@ class _Test:
                 for i in range(n_models):
                     if active[i].size:
                         self._gather(i, inverse, gathered[:size])
-                        exceed = self._exceedances(
-                            i, gathered[:size], active[i], brain32, coef, weights, observed
-                        )
+                        exceed = batch.exceedances(i, gathered[:size], active[i])
                         active[i] = self._update(i, exceed, active[i], state)
                 done += size
                 bar.update(size)
@@ -160,44 +156,6 @@ class _Test:
         model = self.model32[i]
         for row, inv in zip(out, inverse, strict=True):
             row[:] = model[inv][:, inv][self.mask]
-
-    def _observed(self, brain32, coef, weights):
-        stat = _exact_dots(self.model_q, brain32) * coef
-        if weights is None:
-            return stat
-        out = np.empty((len(stat), weights.shape[1]))
-        for u in range(weights.shape[1]):
-            cols = np.flatnonzero(weights[:, u])
-            out[:, u] = [np.dot(row[cols], weights[cols, u]) for row in stat]
-        return out
-
-    def _exceedances(self, i, gathered, units, brain32, coef, weights, observed):
-        """Boolean ``(block, units)``: null statistic >= observed, ties exact."""
-        if weights is None:
-            cols, w = units, None
-        else:
-            cols = np.flatnonzero(weights[:, units].any(axis=1))
-            w = weights[np.ix_(cols, units)]
-        brain = brain32 if cols.size == len(brain32) else brain32[cols]
-        null = (gathered @ brain.T).astype(np.float64) * coef[i, cols]
-        if w is not None:
-            null = null @ w
-        diff = null - observed[i, units]
-        exceed = diff > _MARGIN
-        for p, u in np.argwhere(np.abs(diff) <= _MARGIN):
-            exact = self._exact_null(gathered[p], i, units[u], brain32, coef, weights)
-            exceed[p, u] = exact >= observed[i, units[u]]
-        return exceed
-
-    @staticmethod
-    def _exact_null(gathered, i, unit, brain32, coef, weights):
-        """One null statistic in float64, computed as :meth:`_observed` does."""
-        model = gathered.astype(np.float64)
-        if weights is None:
-            return np.dot(brain32[unit].astype(np.float64), model) * coef[i, unit]
-        cols = np.flatnonzero(weights[:, unit])
-        stat = (brain32[cols].astype(np.float64) @ model) * coef[i, cols]
-        return np.dot(stat, weights[cols, unit])
 
     def _update(self, i, exceed, units, state: _State):
         """Add one block of exceedances; return the units still running."""
@@ -220,6 +178,65 @@ class _Test:
         if self.h is not None:
             p = np.where(state.stopped, self.h / np.maximum(state.used, 1), p)
         return np.where(state.used > 0, p, np.nan)
+
+
+@dataclass
+class _Batch:
+    """The brain side of one :meth:`_Test.run`: float32 brain vectors, the
+    coefficients ``1 / (|model| |brain|)`` ``(n_models, k)``, the optional unit
+    weights ``(k, g)`` and the observed statistic of every model and unit."""
+
+    brain32: np.ndarray
+    coef: np.ndarray
+    weights: np.ndarray | None
+    observed: np.ndarray
+
+    @classmethod
+    def new(cls, model_q, model_norm, brain32, brain_norm, weights) -> _Batch:
+        """Coefficients and observed statistics; with ``weights``, a unit's statistic
+        is the weighted sum of the similarities of its brain RDMs."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # a constant RDM (zero norm) gets a NaN statistic and is not tested
+            coef = 1.0 / np.outer(model_norm, brain_norm)
+            stat = _exact_dots(model_q, brain32) * coef
+            if weights is None:
+                return cls(brain32, coef, weights, stat)
+            observed = np.empty((len(stat), weights.shape[1]))
+            for u in range(weights.shape[1]):
+                cols = np.flatnonzero(weights[:, u])
+                observed[:, u] = [np.dot(row[cols], weights[cols, u]) for row in stat]
+        return cls(brain32, coef, weights, observed)
+
+    def exceedances(self, i, gathered, units):
+        """Boolean ``(block, units)``: null statistic of model ``i`` >= observed, ties exact.
+
+        ``gathered`` holds model ``i`` under a block of inverse permutations
+        (:meth:`_Test._gather`).
+        """
+        brain32, coef, weights, observed = self.brain32, self.coef, self.weights, self.observed
+        if weights is None:
+            cols, w = units, None
+        else:
+            cols = np.flatnonzero(weights[:, units].any(axis=1))
+            w = weights[np.ix_(cols, units)]
+        brain = brain32 if cols.size == len(brain32) else brain32[cols]
+        null = (gathered @ brain.T).astype(np.float64) * coef[i, cols]
+        if w is not None:
+            null = null @ w
+        diff = null - observed[i, units]
+        exceed = diff > _MARGIN
+        for p, u in np.argwhere(np.abs(diff) <= _MARGIN):
+            exceed[p, u] = self._exact_null(gathered[p], i, units[u]) >= observed[i, units[u]]
+        return exceed
+
+    def _exact_null(self, gathered, i, unit):
+        """One null statistic in float64, computed as the observed one is (:meth:`new`)."""
+        model = gathered.astype(np.float64)
+        if self.weights is None:
+            return np.dot(self.brain32[unit].astype(np.float64), model) * self.coef[i, unit]
+        cols = np.flatnonzero(self.weights[:, unit])
+        stat = (self.brain32[cols].astype(np.float64) @ model) * self.coef[i, cols]
+        return np.dot(stat, self.weights[cols, unit])
 
 
 @dataclass
