@@ -1,11 +1,10 @@
 """The RSA stages: every layer against every channel, region or precomputed brain RDM.
 
-brainnet follows Kuzovkin et al. (2018): for every channel, band and window
-the brain RDM holds the absolute differences ``|r_i - r_j|`` of one scalar
-response per stimulus; for every layer the model RDM holds the Euclidean
-distances between activation patterns; the two are compared by Spearman's
-rho, and a channel-layer pair counts when its stimulus-label permutation
-p-value is at most 0.001 (10,000 permutations).
+:func:`rsa_scores` builds one scalar brain RDM per channel, band and window
+(or one per subject and region) from the responses, as Kuzovkin et al. (2018)
+do (see :mod:`brainnet.rsa`); :func:`rsa_precomputed` reads brain RDMs
+computed elsewhere. Both test every layer with the same permutations and
+return the scores as an :class:`xarray.Dataset`.
 """
 
 from __future__ import annotations
@@ -120,7 +119,7 @@ def rsa_scores(
         ``region``. Attributes hold the settings and the model provenance.
     """
     set_log_level(verbose)
-    h = _check_stage_settings(
+    settings = _check_stage_settings(
         level, metric, method, n_permutations, chunk, stopping, h, criterion, alpha
     )
     _check_choice(region_metric, METRICS, "region_metric")
@@ -130,8 +129,7 @@ def rsa_scores(
     values = np.asarray(response.values, dtype=np.float64)
     _check_finite(values, response)
     tested = _tested_mask(responses, response, responsive_only)
-    models = _model_rdms(activations, layers, metric)
-    test = _Test(models, method, make_permutations(len(values), n_permutations, seed), h)
+    test = _stage_test(activations, layers, len(values), settings, seed)
     logger.info(
         "rsa (%s level): %d layers, %d channels x %d bands x %d windows (%d tested), "
         "%d stimuli, %d permutations, stopping=%s",
@@ -157,14 +155,7 @@ def rsa_scores(
         )
     ds.attrs.update(
         _provenance(activations),
-        level=level,
-        metric=metric,
-        method=method,
-        n_permutations=n_permutations,
-        stopping=stopping,
-        h=test.h,
-        criterion=criterion,
-        alpha=alpha,
+        **settings,
         responsive_only=responsive_only,
         region_metric=region_metric,
         seed=seed,
@@ -217,15 +208,14 @@ def rsa_precomputed(
         the single window ``"all"``.
     """
     set_log_level(verbose)
-    h = _check_stage_settings(
+    settings = _check_stage_settings(
         level, metric, method, n_permutations, chunk, stopping, h, criterion, alpha
     )
     layers = layer_names(activations)
     rdm = _align_brain_rdms(activations, brain_rdms)
     labels = [f"brain_rdms channel {c!s}" for c in _channel_labels(rdm)]
     vectors = np.stack([to_vectors(m, name) for m, name in zip(rdm.values, labels, strict=True)])
-    models = _model_rdms(activations, layers, metric)
-    test = _Test(models, method, make_permutations(rdm.sizes["stimulus"], n_permutations, seed), h)
+    test = _stage_test(activations, layers, rdm.sizes["stimulus"], settings, seed)
     template = _broadband(rdm)
     if level == "channel":
         tested = np.ones(template.shape[1:], dtype=bool)
@@ -242,25 +232,22 @@ def rsa_precomputed(
             ranks,
         )
         ds = _region_dataset(test, units, template, layers, criterion, alpha)
-    ds.attrs.update(
-        _provenance(activations),
-        level=level,
-        metric=metric,
-        method=method,
-        n_permutations=n_permutations,
-        stopping=stopping,
-        h=test.h,
-        criterion=criterion,
-        alpha=alpha,
-        seed=seed,
-    )
+    ds.attrs.update(_provenance(activations), **settings, seed=seed)
     return ds
 
 
 def _check_stage_settings(
     level, metric, method, n_permutations, chunk, stopping, h, criterion, alpha
-) -> int | None:
-    """Validate the settings of both stages; return ``h`` as :func:`_check_test_settings`."""
+) -> dict:
+    """Validate the settings both stages share.
+
+    Returns
+    -------
+    settings : dict
+        The settings as the scores' attributes record them (``chunk`` aside),
+        with ``h`` resolved by :func:`_check_test_settings` (None without
+        stopping).
+    """
     _check_choice(level, _LEVELS, "level")
     _check_choice(metric, METRICS, "metric")
     _check_choice(method, PERMUTATION_METHODS, "method")
@@ -268,7 +255,25 @@ def _check_stage_settings(
         raise ValueError(f"n_permutations must be an integer >= 0, got {n_permutations!r}")
     if int(chunk) != chunk or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
-    return _check_test_settings(stopping, h, criterion, alpha, n_permutations)
+    h = _check_test_settings(stopping, h, criterion, alpha, n_permutations)
+    return {
+        "level": level,
+        "metric": metric,
+        "method": method,
+        "n_permutations": n_permutations,
+        "stopping": stopping,
+        "h": h,
+        "criterion": criterion,
+        "alpha": alpha,
+    }
+
+
+def _stage_test(activations, layers, n_stimuli: int, settings: dict, seed: int) -> _Test:
+    """The permutation test of every layer's RDM; the permutations of ``seed`` serve
+    every brain RDM."""
+    models = _model_rdms(activations, layers, settings["metric"])
+    permutations = make_permutations(n_stimuli, settings["n_permutations"], seed)
+    return _Test(models, settings["method"], permutations, settings["h"])
 
 
 def _provenance(activations: xr.Dataset) -> dict:
