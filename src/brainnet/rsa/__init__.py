@@ -1,0 +1,56 @@
+"""Representational similarity analysis: RDMs, RDM comparison, permutation statistics.
+
+brainnet follows Kuzovkin et al. (2018): for every channel, band and window
+the brain RDM holds the absolute differences ``|r_i - r_j|`` of one scalar
+response per stimulus; for every layer the model RDM holds the Euclidean
+distances between activation patterns; the two are compared by Spearman's
+rho, and a channel-layer pair counts when its stimulus-label permutation
+p-value is at most 0.001 (10,000 permutations).
+
+The package holds one concept per module:
+
+* :mod:`~brainnet.rsa.rdm`: computing, converting and validating RDMs (the
+  square and condensed forms are described there);
+* :mod:`~brainnet.rsa.compare`: RDM comparison methods;
+* :mod:`~brainnet.rsa.ceiling`: the noise ceiling;
+* :mod:`~brainnet.rsa.permutation`: the stimulus-label permutation test, on
+  the engine of :mod:`brainnet.rsa._engine` (which explains why it is fast);
+* :mod:`~brainnet.rsa.stage`: the xarray stages :func:`rsa_scores` and
+  :func:`rsa_precomputed`.
+
+Everything public is importable from ``brainnet.rsa``.
+"""
+
+# Private helpers re-exported for benchmarks/rsa.py and tests/test_rsa.py, which
+# time them or check them against SciPy (the names of the former single module).
+from brainnet.rsa._checks import _n_from_pairs as _n_from_pairs
+from brainnet.rsa._engine import _Test as _Test
+from brainnet.rsa.ceiling import noise_ceiling
+from brainnet.rsa.compare import COMPARE_METHODS, compare_rdms
+from brainnet.rsa.compare import _rank_rows as _rank_rows
+from brainnet.rsa.permutation import (
+    PERMUTATION_METHODS,
+    PermutationResult,
+    make_permutations,
+    permutation_test,
+)
+from brainnet.rsa.rdm import METRICS, check_rdms, compute_rdm, scalar_rdm, to_matrices, to_vectors
+from brainnet.rsa.stage import rsa_precomputed, rsa_scores
+
+__all__ = [
+    "COMPARE_METHODS",
+    "METRICS",
+    "PERMUTATION_METHODS",
+    "PermutationResult",
+    "check_rdms",
+    "compare_rdms",
+    "compute_rdm",
+    "make_permutations",
+    "noise_ceiling",
+    "permutation_test",
+    "rsa_precomputed",
+    "rsa_scores",
+    "scalar_rdm",
+    "to_matrices",
+    "to_vectors",
+]

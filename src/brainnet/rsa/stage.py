@@ -1,0 +1,284 @@
+"""The RSA stages: every layer against every channel, region or precomputed brain RDM.
+
+:func:`rsa_scores` builds one scalar brain RDM per channel, band and window
+(or one per subject and region) from the responses, as Kuzovkin et al. (2018)
+do (see :mod:`brainnet.rsa`); :func:`rsa_precomputed` reads brain RDMs
+computed elsewhere. Both test every layer with the same permutations and
+return the scores as an :class:`xarray.Dataset`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from brainnet.join import align_responses, layer_names
+from brainnet.log import logger, set_log_level
+from brainnet.responses import RESPONSE_DIMS
+from brainnet.rsa._checks import _check_choice
+from brainnet.rsa._engine import _Test
+from brainnet.rsa._inputs import (
+    _align_brain_rdms,
+    _broadband,
+    _channel_labels,
+    _check_finite,
+    _model_rdms,
+    _region_table,
+    _tested_mask,
+)
+from brainnet.rsa._scoring import (
+    _channel_dataset,
+    _channel_scores,
+    _region_dataset,
+    _region_units,
+    _Units,
+)
+from brainnet.rsa.permutation import PERMUTATION_METHODS, _check_test_settings, make_permutations
+from brainnet.rsa.rdm import METRICS, to_vectors
+
+_LEVELS = ("channel", "region")
+
+
+def rsa_scores(
+    activations: xr.Dataset,
+    responses: xr.Dataset,
+    *,
+    level: str = "channel",
+    metric: str = "euclidean",
+    method: str = "spearman",
+    n_permutations: int = 10000,
+    stopping: str | None = None,
+    h: int | None = None,
+    criterion: str = "p",
+    alpha: float = 0.001,
+    responsive_only: bool = True,
+    region_metric: str = "euclidean",
+    seed: int = 0,
+    chunk: int = 2048,
+    verbose: bool | str | int | None = None,
+) -> xr.Dataset:
+    """RSA between every layer and every channel (or region), band and window.
+
+    Parameters
+    ----------
+    activations : xarray.Dataset
+        One variable per layer, dims ``(stimulus, feature_<layer>)``, coordinate
+        ``stimulus_id``; attribute ``layers`` gives the layer order.
+    responses : xarray.Dataset
+        ``response (stimulus, channel, band, window)`` with coordinate
+        ``stimulus_id`` and channel coordinates ``subject``, ``region``,
+        ``region_rank``; optional ``responsive (channel, band, window)``.
+        Joined to the activations on ``stimulus_id`` (a mismatch raises
+        ``ValueError`` naming the ids).
+    level : ``"channel"`` | ``"region"``
+        ``"channel"``: one scalar brain RDM ``|r_i - r_j|`` per channel, band
+        and window (Kuzovkin et al. 2018). ``"region"``: per subject, the RDM
+        of the response patterns over the subject's responsive channels in a
+        region (each channel z-scored over stimuli, distance
+        ``region_metric``); the region score is the mean over subjects of the
+        similarity with each subject's RDM, tested with the same permutations,
+        with noise ceilings across subjects (:func:`noise_ceiling`).
+    metric : ``"euclidean"`` | ``"correlation"`` | ``"cosine"``
+        Distance of the model RDMs (the reference study: ``"euclidean"``).
+    method : ``"spearman"`` | ``"pearson"`` | ``"spearman_full"``
+        RDM comparison (see :func:`compare_rdms`).
+    n_permutations : int
+        Stimulus-label permutations per test; 0 gives similarities only
+        (``p`` NaN).
+    stopping, h, criterion, alpha
+        See :func:`permutation_test`. The FDR family is every tested pair of
+        one band and window.
+    responsive_only : bool
+        Test only the channels flagged ``responsive`` for a band and window
+        (the others get ``rho`` but ``p`` NaN and are never significant) and
+        build region RDMs from responsive channels only. Without a
+        ``responsive`` variable every channel counts as responsive.
+    region_metric : ``"euclidean"`` | ``"correlation"`` | ``"cosine"``
+        Distance of the region RDMs (``level="region"``); correlation and
+        cosine need at least 2 channels of a subject in the region.
+    seed : int
+        Seed of the permutations; the same permutations serve every test.
+    chunk : int
+        Brain RDMs scored together; memory is about ``chunk x n_pairs x 4``
+        bytes (255 MB for 2048 RDMs of 250 stimuli).
+    verbose : bool | str | int | None
+        Logging level (see :func:`brainnet.set_log_level`).
+
+    Returns
+    -------
+    scores : xarray.Dataset
+        ``level="channel"``: over ``(layer, channel, band, window)``: ``rho``,
+        ``p``, ``significant`` and ``n_permutations`` (used for each pair;
+        fewer with sequential stopping, 0 when untested), and
+        ``responsive (channel, band, window)``; the channel, band and window
+        coordinates of ``responses`` and ``layer_index`` on ``layer``.
+        ``level="region"``: the same four variables over
+        ``(layer, region, band, window)``, and over ``(region, band, window)``
+        ``noise_ceiling_lower``, ``noise_ceiling_upper`` (NaN with fewer than
+        2 subjects), ``n_subjects`` and ``n_channels``; ``region_rank`` on
+        ``region``. Attributes hold the settings and the model provenance.
+    """
+    set_log_level(verbose)
+    settings = _check_stage_settings(
+        level, metric, method, n_permutations, chunk, stopping, h, criterion, alpha
+    )
+    _check_choice(region_metric, METRICS, "region_metric")
+    layers = layer_names(activations)
+    responses = align_responses(activations, responses, ("subject", "region"))
+    response = responses["response"].transpose(*RESPONSE_DIMS)
+    values = np.asarray(response.values, dtype=np.float64)
+    _check_finite(values, response)
+    tested = _tested_mask(responses, response, responsive_only)
+    test = _stage_test(activations, layers, len(values), settings, seed)
+    logger.info(
+        "rsa (%s level): %d layers, %d channels x %d bands x %d windows (%d tested), "
+        "%d stimuli, %d permutations, stopping=%s",
+        level,
+        len(layers),
+        *values.shape[1:],
+        int(tested.sum()),
+        len(values),
+        n_permutations,
+        stopping,
+    )
+    if level == "channel":
+        out = _channel_scores(test, values, tested, chunk, scalar=True)
+        ds = _channel_dataset(out, response, layers, tested, criterion, alpha)
+    else:
+        ds = _region_dataset(
+            test,
+            _region_units(values, tested, response, region_metric),
+            response,
+            layers,
+            criterion,
+            alpha,
+        )
+    ds.attrs.update(
+        _provenance(activations),
+        **settings,
+        responsive_only=responsive_only,
+        region_metric=region_metric,
+        seed=seed,
+    )
+    return ds
+
+
+def rsa_precomputed(
+    activations: xr.Dataset,
+    brain_rdms: xr.Dataset,
+    *,
+    level: str = "channel",
+    metric: str = "euclidean",
+    method: str = "spearman",
+    n_permutations: int = 10000,
+    stopping: str | None = None,
+    h: int | None = None,
+    criterion: str = "p",
+    alpha: float = 0.001,
+    seed: int = 0,
+    chunk: int = 2048,
+    verbose: bool | str | int | None = None,
+) -> xr.Dataset:
+    """RSA between every layer and precomputed brain RDMs (fMRI ROIs, neuron populations).
+
+    Parameters
+    ----------
+    activations : xarray.Dataset
+        As for :func:`rsa_scores`.
+    brain_rdms : xarray.Dataset
+        ``rdm (channel, stimulus, stimulus_other)`` with coordinate
+        ``stimulus_id`` (and optionally ``stimulus_other_id``, which must
+        repeat it); every ``channel`` is one RDM source (e.g. subject x ROI)
+        with coordinates ``subject``, ``region`` and ``region_rank`` (see
+        :mod:`brainnet.recordings.rdms`). Joined to the activations on
+        ``stimulus_id`` (both axes are reordered to the activations).
+    level : ``"channel"`` | ``"region"``
+        ``"channel"``: one test per RDM source. ``"region"``: per region, the
+        mean over subjects (each subject's RDMs averaged first) of the
+        similarity with the model, tested with the same permutations, with
+        noise ceilings across subjects (:func:`noise_ceiling`, leave one
+        subject out).
+    metric, method, n_permutations, stopping, h, criterion, alpha, seed, chunk, verbose
+        As for :func:`rsa_scores`.
+
+    Returns
+    -------
+    scores : xarray.Dataset
+        As for :func:`rsa_scores`, with the single band ``"broadband"`` and
+        the single window ``"all"``.
+    """
+    set_log_level(verbose)
+    settings = _check_stage_settings(
+        level, metric, method, n_permutations, chunk, stopping, h, criterion, alpha
+    )
+    layers = layer_names(activations)
+    rdm = _align_brain_rdms(activations, brain_rdms)
+    labels = [f"brain_rdms channel {c!s}" for c in _channel_labels(rdm)]
+    vectors = np.stack([to_vectors(m, name) for m, name in zip(rdm.values, labels, strict=True)])
+    test = _stage_test(activations, layers, rdm.sizes["stimulus"], settings, seed)
+    template = _broadband(rdm)
+    if level == "channel":
+        tested = np.ones(template.shape[1:], dtype=bool)
+        out = _channel_scores(test, vectors.T[:, :, None, None], tested, chunk, scalar=False)
+        ds = _channel_dataset(out, template, layers, tested, criterion, alpha)
+    else:
+        regions, ranks = _region_table(rdm)
+        units = _Units(
+            [vectors],
+            [rdm["region"].values.astype(str)],
+            [rdm["subject"].values.astype(str)],
+            [np.ones(len(vectors), int)],
+            regions,
+            ranks,
+        )
+        ds = _region_dataset(test, units, template, layers, criterion, alpha)
+    ds.attrs.update(_provenance(activations), **settings, seed=seed)
+    return ds
+
+
+def _check_stage_settings(
+    level, metric, method, n_permutations, chunk, stopping, h, criterion, alpha
+) -> dict:
+    """Validate the settings both stages share.
+
+    Returns
+    -------
+    settings : dict
+        The settings as the scores' attributes record them (``chunk`` aside),
+        with ``h`` resolved by :func:`_check_test_settings` (None without
+        stopping).
+    """
+    _check_choice(level, _LEVELS, "level")
+    _check_choice(metric, METRICS, "metric")
+    _check_choice(method, PERMUTATION_METHODS, "method")
+    if int(n_permutations) != n_permutations or n_permutations < 0:
+        raise ValueError(f"n_permutations must be an integer >= 0, got {n_permutations!r}")
+    if int(chunk) != chunk or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    h = _check_test_settings(stopping, h, criterion, alpha, n_permutations)
+    return {
+        "level": level,
+        "metric": metric,
+        "method": method,
+        "n_permutations": n_permutations,
+        "stopping": stopping,
+        "h": h,
+        "criterion": criterion,
+        "alpha": alpha,
+    }
+
+
+def _stage_test(activations, layers, n_stimuli: int, settings: dict, seed: int) -> _Test:
+    """The permutation test of every layer's RDM; the permutations of ``seed`` serve
+    every brain RDM."""
+    models = _model_rdms(activations, layers, settings["metric"])
+    permutations = make_permutations(n_stimuli, settings["n_permutations"], seed)
+    return _Test(models, settings["method"], permutations, settings["h"])
+
+
+def _provenance(activations: xr.Dataset) -> dict:
+    return {
+        key: activations.attrs[key]
+        for key in ("model", "arch", "weights", "reduction")
+        if key in activations.attrs
+    }
