@@ -1,0 +1,58 @@
+"""Cross-validated encoding models from network layers to recording sites.
+
+For every layer and every target (one channel, band and window), a linear
+model predicts the response to held-out stimuli from the layer's features
+(Guclu and van Gerven 2015; Yamins et al. 2014). The score is the Pearson
+correlation between out-of-fold predictions and the measured responses; its
+significance comes from permuting the stimulus labels of the responses.
+
+Ridge regression is solved once per training fold: the standardised features
+are decomposed, and from that one decomposition the exact leave-one-out
+errors of every alpha and every target follow by matrix products (see
+:mod:`brainnet.encoding.ridge`). Permuted responses are extra targets for the
+same decompositions, which is what makes 1,000 permutations affordable (see
+:mod:`brainnet.encoding.null`).
+
+Modules, one concept each:
+
+- :mod:`~brainnet.encoding.stage`: :func:`fit_encoding`, the xarray stage;
+- :mod:`~brainnet.encoding.inputs`: checked arrays, settings and folds from the inputs;
+- :mod:`~brainnet.encoding.scaling`: feature scaling inside a training fold;
+- :mod:`~brainnet.encoding.alphas`: the penalty grid and its summaries;
+- :mod:`~brainnet.encoding.ridge`: the per-fold ridge solver, :func:`fit_predict_ridge`;
+- :mod:`~brainnet.encoding.null`: permutations, the permutation null and p-values;
+- :mod:`~brainnet.encoding.pls`: partial least squares;
+- :mod:`~brainnet.encoding.pearson`: out-of-fold r from one-pass sums;
+- :mod:`~brainnet.encoding.ceiling`: noise ceilings, :func:`noise_ceiling`;
+- :mod:`~brainnet.encoding.memory`: working-memory budgets and blocks.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+
+from brainnet.encoding import memory
+from brainnet.encoding.alphas import DEFAULT_ALPHAS
+from brainnet.encoding.ceiling import noise_ceiling
+from brainnet.encoding.ridge import fit_predict_ridge
+from brainnet.encoding.stage import fit_encoding
+
+__all__ = ["DEFAULT_ALPHAS", "fit_encoding", "fit_predict_ridge", "noise_ceiling"]
+
+
+def _forward_to_memory(name: str) -> property:
+    """A package attribute that reads and sets ``memory.<name>``, where the solvers
+    read it at call time: one budget, settable under its old name."""
+    return property(lambda _: getattr(memory, name), lambda _, value: setattr(memory, name, value))
+
+
+class _Package(ModuleType):
+    """``brainnet.encoding`` itself: the memory budgets of the former single module
+    (``brainnet.encoding._BLOCK_BYTES``, ``._FACTOR_BYTES``) stay settable here."""
+
+    _BLOCK_BYTES = _forward_to_memory("_BLOCK_BYTES")
+    _FACTOR_BYTES = _forward_to_memory("_FACTOR_BYTES")
+
+
+sys.modules[__name__].__class__ = _Package
