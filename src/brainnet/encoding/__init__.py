@@ -29,30 +29,9 @@ Modules, one concept each:
 
 from __future__ import annotations
 
-import sys
-from types import ModuleType
-
-from brainnet.encoding import memory
 from brainnet.encoding.alphas import DEFAULT_ALPHAS
 from brainnet.encoding.ceiling import noise_ceiling
 from brainnet.encoding.ridge import fit_predict_ridge
 from brainnet.encoding.stage import fit_encoding
 
 __all__ = ["DEFAULT_ALPHAS", "fit_encoding", "fit_predict_ridge", "noise_ceiling"]
-
-
-def _forward_to_memory(name: str) -> property:
-    """A package attribute that reads and sets ``memory.<name>``, where the solvers
-    read it at call time: one budget, settable under its old name."""
-    return property(lambda _: getattr(memory, name), lambda _, value: setattr(memory, name, value))
-
-
-class _Package(ModuleType):
-    """``brainnet.encoding`` itself: the memory budgets of the former single module
-    (``brainnet.encoding._BLOCK_BYTES``, ``._FACTOR_BYTES``) stay settable here."""
-
-    _BLOCK_BYTES = _forward_to_memory("_BLOCK_BYTES")
-    _FACTOR_BYTES = _forward_to_memory("_FACTOR_BYTES")
-
-
-sys.modules[__name__].__class__ = _Package
