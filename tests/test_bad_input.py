@@ -60,15 +60,13 @@ def _check(config):
 
 
 @pytest.fixture
-def warnings_logged():
-    """Messages of the brainnet logger at WARNING and above during a test."""
-    records = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = records.append
+def warnings_logged(caplog, monkeypatch):
+    """Records of the brainnet logger at WARNING and above during a test (caught on the
+    logger itself: Snakemake's logging setup can stop them reaching the root logger)."""
     logger = logging.getLogger("brainnet")
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
+    monkeypatch.setattr(logger, "handlers", [*logger.handlers, caplog.handler])
+    caplog.set_level(logging.WARNING, logger="brainnet")
+    return caplog
 
 
 # --------------------------------------------------------------------------- configuration
@@ -182,7 +180,7 @@ def test_13_no_permutations_is_refused_and_too_few_are_warned(warnings_logged):
     config = _config()
     config["rsa"] = {"n_permutations": 100}  # smallest p 1/101 > alpha 0.001
     _check(config)
-    logged = " ".join(r.getMessage() for r in warnings_logged)
+    logged = " ".join(r.getMessage() for r in warnings_logged.records)
     assert "rsa.n_permutations is 100" in logged and "use at least 999" in logged
 
 
@@ -232,7 +230,7 @@ def test_6_ids_that_differ_by_surrounding_spaces_are_one_stimulus(tmp_path, warn
     table = build_stimuli("csv", tmp_path / "out", path=tmp_path / "m.csv")
     assert list(table["stimulus_id"].values) == ["face01", "face02"]
     assert "removed the spaces around 1 stimulus ids: [\"' face01 '\"]" in " ".join(
-        r.getMessage() for r in warnings_logged
+        r.getMessage() for r in warnings_logged.records
     )
     (tmp_path / "m.csv").write_text("stimulus_id,path\nface01,a.png\nface01 ,b.png\n")
     with pytest.raises(ValueError, match=r"duplicate stimulus_id.*'face01' \(2 times\)"):
@@ -471,7 +469,7 @@ def test_14_16_stimuli_without_responses_are_dropped_and_recorded(tmp_path, warn
     assert "no response in any channel" in dropped["img28"]
     assert responses.sizes == {"stimulus": 27, "channel": 50, "band": 1, "window": 1}
     assert "leaving out 3 stimuli without a response" in " ".join(
-        r.getMessage() for r in warnings_logged
+        r.getMessage() for r in warnings_logged.records
     )
     # encoding receives the stimuli that have responses, and every unit
     activations = shared_stimuli(_activations(ids), responses)

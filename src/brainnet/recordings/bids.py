@@ -193,16 +193,7 @@ def read_subject(
         )
     root = Path(root)
     label = str(subject).removeprefix("sub-")
-    data_path = _find_recording(root, label, task, session, run, acquisition)
-    files = {
-        "data": data_path.fpath,
-        "sidecar": data_path.copy().update(extension=".json").fpath,
-        "events": data_path.copy().update(suffix="events", extension=".tsv").fpath,
-        "channels": data_path.copy().update(suffix="channels", extension=".tsv").fpath,
-    }
-    for key in ("sidecar", "events", "channels"):
-        if not files[key].is_file():
-            raise FileNotFoundError(f"sub-{label}: {key} file not found: {files[key]}")
+    data_path, files = _recording_files(root, label, task, session, run, acquisition)
     events = _read_events(files["events"], stimulus_ids)
 
     with warnings.catch_warnings(record=True) as caught:
@@ -245,19 +236,19 @@ def read_subject(
     )
 
 
-def read_schedule(
-    root: str | os.PathLike,
-    subject: str,
-    *,
-    task: str = "images",
-    session: str | None = None,
-    run: str | None = None,
-    acquisition: str | None = None,
-) -> tuple[float, np.ndarray]:
+def read_schedule(root: str | os.PathLike, subject: str, **entities) -> tuple[float, np.ndarray]:
     """The sampling rate and stimulus onsets of one subject, from the sidecars alone.
 
     Cheap (no signal is opened), for checking the preprocessing settings
     before any job: a band above Nyquist, a window past the next stimulus.
+
+    Parameters
+    ----------
+    root, subject
+        The BIDS root and the subject label, as for :func:`read_subject`.
+    **entities
+        ``task`` (default ``"images"``), ``session``, ``run``,
+        ``acquisition``, as for :func:`read_subject`.
 
     Returns
     -------
@@ -266,16 +257,29 @@ def read_schedule(
     onsets : array of float
         Sorted onsets (s) of the events with a ``stimulus_id``.
     """
+    entities = {"task": "images"} | {k: v for k, v in entities.items() if v is not None}
     label = str(subject).removeprefix("sub-")
-    data_path = _find_recording(Path(root), label, task, session, run, acquisition)
-    sidecar = data_path.copy().update(extension=".json").fpath
-    events = data_path.copy().update(suffix="events", extension=".tsv").fpath
-    for path in (sidecar, events):
-        if not path.is_file():
-            raise FileNotFoundError(f"sub-{label}: {path} not found")
-    table = _read_events(events, None)
+    _, files = _recording_files(
+        Path(root), label, *(entities.get(k) for k in ("task", "session", "run", "acquisition"))
+    )
+    table = _read_events(files["events"], None)
     onsets = np.sort(table.loc[table["stimulus_id"].notna(), "onset"].to_numpy(float))
-    return _declared_sfreq(sidecar), onsets
+    return _declared_sfreq(files["sidecar"]), onsets
+
+
+def _recording_files(root, label, task, session, run, acquisition):
+    """The recording's BIDSPath and its data, sidecar, events and channels files."""
+    data_path = _find_recording(root, label, task, session, run, acquisition)
+    files = {
+        "data": data_path.fpath,
+        "sidecar": data_path.copy().update(extension=".json").fpath,
+        "events": data_path.copy().update(suffix="events", extension=".tsv").fpath,
+        "channels": data_path.copy().update(suffix="channels", extension=".tsv").fpath,
+    }
+    for key in ("sidecar", "events", "channels"):
+        if not files[key].is_file():
+            raise FileNotFoundError(f"sub-{label}: {key} file not found: {files[key]}")
+    return data_path, files
 
 
 def _find_recording(root, label, task, session, run, acquisition):
