@@ -3,11 +3,13 @@
 Every artefact passed between stages goes through :func:`write_netcdf` and
 :func:`read_dataset`. Writing goes to a hidden temporary file beside the target
 and is renamed into place only once complete, so an interrupted run never
-leaves a file that looks finished.
+leaves a file that looks finished. A full disk is reported as such, naming
+the file, and leaves nothing half-written.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -28,7 +30,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path that is renamed to ``path`` only on success.
 
     The parent folder is created. On any exception the temporary file (or
-    folder) is removed and ``path`` keeps whatever it held before.
+    folder) is removed and ``path`` keeps whatever it held before. A write
+    that fails on a full disk raises ``OSError(ENOSPC)`` "disk full while
+    writing" with ``path`` as its file name.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,11 +47,40 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, path)
+    except OSError as err:
+        if err.filename != os.fspath(path) and _disk_full(err, path.parent):
+            raise OSError(errno.ENOSPC, "disk full while writing", os.fspath(path)) from err
+        raise
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+# A failed write with less than this free is taken for a full disk: h5py does not
+# always carry errno ENOSPC ("N requested and M written").
+_FULL_BYTES = 1 << 20
+
+
+def _disk_full(err: OSError, folder: Path) -> bool:
+    if err.errno == errno.ENOSPC:
+        return True
+    try:
+        return shutil.disk_usage(folder).free < _FULL_BYTES
+    except OSError:
+        return False
+
+
+def _check_space(nbytes: int, path: Path) -> None:
+    """Refuse to start a write that cannot fit: h5py may crash on a full disk."""
+    free = shutil.disk_usage(path.parent).free
+    if free < nbytes:
+        raise OSError(
+            errno.ENOSPC,
+            f"disk full while writing ({nbytes / 2**20:.1f} MiB needed, {free / 2**20:.1f} free)",
+            os.fspath(path),
+        )
 
 
 def encode_attrs(attrs: dict) -> dict:
@@ -107,6 +140,7 @@ def write_netcdf(obj: xr.Dataset | xr.DataArray, path: str | os.PathLike) -> Pat
     for var in variables.values():
         var.attrs = encode_attrs(var.attrs)
     with atomic_path(path) as tmp:
+        _check_space(obj.nbytes, path)
         obj.to_netcdf(tmp, engine=_ENGINE, invalid_netcdf=True)
     return path
 

@@ -1,6 +1,7 @@
 from threadpoolctl import threadpool_limits
 
 from brainnet.io import read_dataset, write_netcdf
+from brainnet.join import shared_stimuli
 from brainnet.rsa import rsa_precomputed, rsa_scores
 
 settings = {"seed": snakemake.params.seed, **snakemake.params.settings}
@@ -9,10 +10,11 @@ if snakemake.params.precomputed:
     for key in ("responsive_only", "region_metric"):
         settings.pop(key)
 score = rsa_precomputed if snakemake.params.precomputed else rsa_scores
+brain = read_dataset(snakemake.input.brain)
 with threadpool_limits(snakemake.threads):
     scores = score(
-        read_dataset(snakemake.input.activations),
-        read_dataset(snakemake.input.brain),
+        shared_stimuli(read_dataset(snakemake.input.activations), brain),
+        brain,
         **settings,
         verbose=True,
     )
