@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from brainnet.models import ModelSpec
+from brainnet.models import ModelSpec, expand_controls
 
 __all__ = [
     "ConfigError",
@@ -71,7 +71,8 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config") ->
 
     Cross references are checked here: a synthetic dataset's reference model
     must be a configured model, and every model entry must build a valid
-    :class:`~brainnet.models.ModelSpec`.
+    :class:`~brainnet.models.ModelSpec`. Model entries with ``control: random``
+    gain their random-weights control entry (:func:`brainnet.models.expand_controls`).
     """
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
@@ -79,6 +80,10 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config") ->
     try:
         validate(config, os.fspath(schema))
     except WorkflowError as err:
+        raise ConfigError(f"{source}: {err}") from err
+    try:
+        expand_controls(config)
+    except ValueError as err:
         raise ConfigError(f"{source}: {err}") from err
     model_specs(config)
     _resolve_paths(config)
