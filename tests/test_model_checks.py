@@ -2,7 +2,6 @@
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,12 +66,9 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def dry_runs(tmp_path_factory):
+def dry_runs(tmp_path_factory, copy_workflow):
     """The result of `snakemake -n` for each case, and the TORCH_HOME it ran with."""
-    workdir = tmp_path_factory.mktemp("dry_run")
-    shutil.copy(ROOT / "Snakefile", workdir)
-    for folder in ("config", "workflow"):
-        shutil.copytree(ROOT / folder, workdir / folder)
+    workdir = copy_workflow(tmp_path_factory.mktemp("dry_run"))
     paths = [str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")]
     running = {}
     for i, (case, models) in enumerate(CASES.items()):
