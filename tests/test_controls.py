@@ -110,6 +110,24 @@ def test_control_seeding_same_seed_same_weights_and_not_the_trained_ones():
     assert not any(torch.equal(first[k], reference[k]) for k in weights)
 
 
+def test_random_efficientnet_keeps_its_deep_layers_alive(embedded_small):
+    """Initialised as its training code does: every stage varies with the image.
+
+    (PyTorch's default initialisation shrinks the signal ~10x per stage, to
+    ~1e-8 in stage 7, below float32 resolution against the classifier's bias.)
+    """
+    from brainnet.models import feature_extractor, model_layers, preprocessing
+    from brainnet.stimuli import load_image
+
+    spec = ModelSpec(name="lite_random", arch="efficientnet_lite0", control_of="lite")
+    model, transform = build_model(spec), preprocessing(spec)
+    images = torch.stack([transform(load_image(p)) for p in embedded_small["path"].values])
+    with torch.inference_mode():
+        outputs = feature_extractor(model, model_layers(model, spec))(images)
+    spread = {name: float(out.flatten(1).std(0).mean()) for name, out in outputs.items()}
+    assert min(spread.values()) > 0.01, spread
+
+
 def test_activations_name_the_model_a_control_stands_for(embedded_small, tmp_path):
     spec = ModelSpec(
         name="tiny_random", factory="factories:tiny_net", input_size=32, control_of="tiny"

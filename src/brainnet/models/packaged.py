@@ -17,11 +17,22 @@ mean and standard deviation instead, which it copied from the EfficientNet-B
 code; on the 78 Algonauts photographs the inception convention gives the
 better labels (pizza, volcano, vase of flowers where the ImageNet statistics
 give potpie, lakeside, hen-of-the-woods).
+
+Untrained, the network is initialised as that training code initialises it
+(``conv_kernel_initializer``: normal with standard deviation
+``sqrt(2 / fan_out)``; ``dense_kernel_initializer``: uniform in
+``+/- 1 / sqrt(n_out)``), which keeps every stage's activations of order 1 in
+eval mode. The model code itself leaves PyTorch's default initialisation,
+under which activations shrink about tenfold per stage (to ~1e-8 at stage 7
+on the embedded images) and the classifier's stimulus-dependent part falls
+below float32 resolution: a random-weights control that would be degenerate
+for numerical reasons rather than for lacking training.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,9 +95,11 @@ class PackagedNetwork:
         return self.input_size + self.crop_padding
 
     def build(self) -> nn.Module:
-        """The architecture, initialised by PyTorch's default module initialisation."""
+        """The architecture, initialised as in its training code (see the module docstring)."""
         code = _import(*_MODEL_PACKAGE, what=f"arch {self.arch!r}")
-        return code.EfficientNet.from_name(self.variant)
+        model = code.EfficientNet.from_name(self.variant)
+        _initialise(model)
+        return model
 
     def weights_file(self) -> Path:
         """The state dict inside the weights package.
@@ -122,6 +135,25 @@ class PackagedNetwork:
         ends = [i for i, w in enumerate(widths) if i + 1 == len(widths) or widths[i + 1] != w]
         stages = {f"stage{k + 1}": f"_blocks.{i}" for k, i in enumerate(ends)}
         return {"stem": "_swish", **stages, "head": "_swish_1", "fc": "_fc"}
+
+
+def _initialise(model: nn.Module) -> None:
+    """TensorFlow EfficientNet's initialisers, drawn from torch's global generator.
+
+    A PyTorch depthwise kernel ``(channels, 1, kh, kw)`` has the fan-out of the
+    TensorFlow one ``(kh, kw, channels, 1)``: ``kh * kw * out_channels / groups``.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            kh, kw = module.kernel_size
+            fan_out = kh * kw * module.out_channels // module.groups
+            nn.init.normal_(module.weight, 0.0, math.sqrt(2.0 / fan_out))
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            bound = 1.0 / math.sqrt(module.out_features)
+            nn.init.uniform_(module.weight, -bound, bound)
+            nn.init.zeros_(module.bias)
 
 
 PACKAGED = {
