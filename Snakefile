@@ -10,7 +10,7 @@ Stages, one rule file each; every rule calls one brainnet function from a thin s
 import os
 
 from brainnet.config import check_config, model_specs, targets
-from brainnet.models import check_weights_available
+from brainnet.models import check_model
 
 
 # The default run, unless config files are given on the command line: those replace it
@@ -20,11 +20,13 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-# A wrong key or type stops here with its name (snakemake.utils.validate), and missing
-# pretrained weights stop the run before any job starts.
+# A wrong key or type stops here with its name (snakemake.utils.validate), as does a
+# key repeated in a config file; missing pretrained weights, a factory that cannot be
+# imported and a misspelt layer stop the run before any job starts (each network is
+# built on the meta device: no weights).
 check_config(config, workflow.source_path("config/schema.yaml"), files=workflow.configfiles)
 for _spec in model_specs(config).values():
-    check_weights_available(_spec)
+    check_model(_spec)
 
 RESULTS = config["results_dir"]
 

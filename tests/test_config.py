@@ -64,7 +64,7 @@ def test_unknown_reference_model_is_named(tmp_path):
 def test_unknown_arch_is_named(tmp_path):
     config = _minimal()
     config["models"]["alex"]["arch"] = "alexnot"
-    expected = r"model 'alex': unknown torchvision arch 'alexnot' \(did you mean alexnet\?\)"
+    expected = r"model 'alex': unknown arch 'alexnot' \(did you mean alexnet\?\)"
     with pytest.raises(ConfigError, match=expected):
         load_config(_write(tmp_path, config), SCHEMA)
 

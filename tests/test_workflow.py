@@ -1,15 +1,12 @@
 """One small end-to-end run of the Snakemake workflow on the embedded synthetic dataset."""
 
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
 
 # The default run, reduced to keep the test quick: fewer images, subjects and resamples.
@@ -36,12 +33,9 @@ def _snakemake(workdir, *args, check=True):
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, copy_workflow):
     """A copy of the workflow, run once on the reduced config."""
-    workdir = tmp_path_factory.mktemp("workflow")
-    shutil.copy(ROOT / "Snakefile", workdir)
-    for folder in ("config", "workflow"):
-        shutil.copytree(ROOT / folder, workdir / folder)
+    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
     (workdir / "small.yaml").write_text(yaml.safe_dump(SMALL))
     _snakemake(workdir, "--configfile", "small.yaml")
     return workdir
@@ -102,10 +96,8 @@ def test_rerun_does_nothing_and_a_new_model_adds_only_its_jobs(run):
         assert rule not in jobs
 
 
-def test_misspelt_config_key_stops_the_run_naming_it(tmp_path):
-    shutil.copy(ROOT / "Snakefile", tmp_path)
-    for folder in ("config", "workflow"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
+def test_misspelt_config_key_stops_the_run_naming_it(tmp_path, copy_workflow):
+    copy_workflow(tmp_path)
     bad = dict(SMALL, extraction={"batch_sise": 8})
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
     result = _snakemake(tmp_path, "--configfile", "bad.yaml", "-n", check=False)

@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from brainnet.log import logger
-from brainnet.models import ModelSpec
+from brainnet.models import ModelSpec, expand_controls
 
 __all__ = [
     "ConfigError",
@@ -102,6 +102,11 @@ def load_config(path: str | os.PathLike, schema: str | os.PathLike | None = None
 def check_config(config: dict, schema: str | os.PathLike, *, source="config", files=()) -> dict:
     """Validate ``config`` in place against ``schema`` and check what a schema cannot.
 
+    Cross references are checked here: a synthetic dataset's reference model
+    must be a configured model, and every model entry must build a valid
+    :class:`~brainnet.models.ModelSpec`. Model entries with ``control: random``
+    gain their random-weights control entry (:func:`brainnet.models.expand_controls`).
+
     Parameters
     ----------
     config : dict
@@ -133,6 +138,10 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config", fi
     try:
         validate(config, os.fspath(schema))
     except WorkflowError as err:
+        raise ConfigError(f"{source}: {err}") from err
+    try:
+        expand_controls(config)
+    except ValueError as err:
         raise ConfigError(f"{source}: {err}") from err
     model_specs(config)
     _resolve_paths(config)
