@@ -146,6 +146,15 @@ def paired_comparison(
     ValueError
         When the two models' channels (names, subjects, regions or ranks),
         bands, windows or stimuli differ, naming them; or a setting is invalid.
+
+    Notes
+    -----
+    One bootstrap resample draws subjects over the whole dataset, then
+    channels within each drawn subject, and serves every region at once (the
+    gradient draws each region's subjects on its own): a region whose
+    subjects are all left out of a resample has no value there, and its
+    interval comes from the other resamples. Channels are matched by name,
+    so their order may differ between the two models.
     """
     set_log_level(verbose)
     _check_paired_settings(n_bootstrap, n_permutations, ci, exchange)
