@@ -227,12 +227,7 @@ COMPARISON_COLUMNS = (
     "method",
     "model_a",
     "model_b",
-    "band",
-    "window",
-    "fmin",
-    "fmax",
-    "tmin",
-    "tmax",
+    *SUMMARY_COLUMNS[3:9],  # band, window and their edges
     "region",
     "statistic",
     "value_a",

@@ -219,16 +219,7 @@ def _checked_comparisons(comparisons, window):
     ] + ["model_a", "model_b"]
     checked = []
     for comparison in comparisons:
-        if not isinstance(comparison, xr.Dataset):
-            raise TypeError(
-                f"plots: comparisons must be xarray.Datasets, got {type(comparison).__name__}"
-            )
-        missing = [name for name in needed if name not in comparison.variables]
-        if missing:
-            raise KeyError(
-                f"plots: the {comparison.attrs.get('method', '')} comparisons lack {missing}; "
-                f"they hold {sorted(comparison.variables)}"
-            )
+        _require(comparison, needed)
         checked.append(_select(comparison, window=window))
     if not checked:
         raise ValueError("plots: comparisons is empty; pass None to draw no differences")
