@@ -341,7 +341,7 @@ def dataset_models(config: dict, dataset: str) -> list[str]:
 def targets(config: dict) -> list[str]:
     """Every final output of a run, relative to the working directory."""
     root = config["results_dir"]
-    out = [f"{root}/summary.csv"]
+    out = [f"{root}/summary.csv", f"{root}/comparisons.csv"]
     for name, dataset in config["datasets"].items():
         methods = analyses(dataset)
         models = dataset_models(config, name)

@@ -1,10 +1,11 @@
-"""The run summary ``results/summary.csv``.
+"""The run summary ``results/summary.csv`` and its sibling ``results/comparisons.csv``.
 
 One row per dataset, model, method, band and window gathers the alignment
 statistics and the preferred layer of every region from the gradient
-artefacts (:func:`brainnet.gradient.gradient_statistics`). The figure
-captions of the Snakemake report live beside the workflow in
-``workflow/report/*.rst``.
+artefacts (:func:`brainnet.gradient.gradient_statistics`). The paired tests
+between models (:func:`brainnet.gradient.compare_models`) get one row per
+dataset, method, pair, band, window and statistic. The figure captions of the
+Snakemake report live beside the workflow in ``workflow/report/*.rst``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ import xarray as xr
 from brainnet.gradient import planted_layer_index
 from brainnet.io import atomic_path
 
-__all__ = ["summary_table", "write_summary", "SUMMARY_COLUMNS"]
+__all__ = [
+    "summary_table",
+    "write_summary",
+    "comparison_table",
+    "SUMMARY_COLUMNS",
+    "COMPARISON_COLUMNS",
+]
 
 #: Fixed leading columns of the summary; ``best_layer_<region>`` columns and,
 #: with ground truth, ``n_recovered`` and ``n_planted`` follow.
@@ -212,3 +219,102 @@ def _region_columns(gradients):
         ):
             ranks.setdefault(region, int(rank))
     return sorted(ranks, key=lambda region: (ranks[region] == 0, ranks[region], region))
+
+
+#: Columns of ``results/comparisons.csv``.
+COMPARISON_COLUMNS = (
+    "dataset",
+    "method",
+    "model_a",
+    "model_b",
+    *SUMMARY_COLUMNS[3:9],  # band, window and their edges
+    "region",
+    "statistic",
+    "value_a",
+    "value_b",
+    "difference",
+    "low",
+    "high",
+    "p",
+)
+_SUFFIXES = {
+    "_a": "value_a",
+    "_b": "value_b",
+    "_difference": "difference",
+    "_difference_low": "low",
+    "_difference_high": "high",
+    "_difference_p": "p",
+}
+
+
+def comparison_table(comparisons: Mapping[tuple[str, str], xr.Dataset]) -> pd.DataFrame:
+    """Tabulate paired model comparisons: one row per statistic, band and window of a pair.
+
+    Parameters
+    ----------
+    comparisons : mapping of (dataset, method) to xarray.Dataset
+        Outputs of :func:`brainnet.gradient.compare_models`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns :data:`COMPARISON_COLUMNS`; rows in the order of the mapping,
+        then pair, band and window, then the regions by rank and the
+        alignment:
+
+        ``dataset``, ``method``, ``model_a``, ``model_b``
+            Which two models, scored by which method; differences are A minus B.
+        ``band``, ``window``, ``fmin``, ``fmax``, ``tmin``, ``tmax``
+            The band and window, with their edges (empty without bands or time).
+        ``region``, ``statistic``
+            ``peak_score`` rows, one per region: the region's mean score at its
+            preferred layer. ``region_alignment_rho`` rows, ``region`` empty:
+            Spearman's rho between region rank and region preferred layer.
+        ``value_a``, ``value_b``, ``difference``
+            Each model's value and their difference.
+        ``low``, ``high``, ``p``
+            The paired hierarchical bootstrap interval of the difference and
+            its two-sided paired permutation p.
+
+    Raises
+    ------
+    ValueError
+        When a key is not a (dataset, method) pair.
+    KeyError
+        When a comparison lacks a variable.
+    """
+    frames = []
+    for key, comparison in comparisons.items():
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ValueError(f"comparisons: keys must be (dataset, method) tuples, got {key!r}")
+        frames.append(_comparison_rows(comparison, *map(str, key)))
+    if not frames:
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _comparison_rows(comparison, dataset, method):
+    """The rows of one dataset's comparisons by one method, the alignment after the regions."""
+    frames = []
+    for statistic, dims in (
+        ("peak_score", ["pair", "band", "window", "region"]),
+        ("region_alignment_rho", ["pair", "band", "window"]),
+    ):
+        names = {f"{statistic}{suffix}": column for suffix, column in _SUFFIXES.items()}
+        missing = [name for name in names if name not in comparison]
+        if missing:
+            raise KeyError(f"comparisons ({dataset}, {method}) lack {missing}")
+        frame = comparison[list(names)].rename(names).to_dataframe(dim_order=dims)
+        frames.append(frame.reset_index().assign(statistic=statistic))
+    table = pd.concat(frames, ignore_index=True).assign(dataset=dataset, method=method)
+    table["region"] = table["region"].fillna("")
+    # the comparisons' own order, with the alignment after the regions
+    order = ["pair", "band", "window", "region"]
+    for dim in order:
+        categories = [str(v) for v in comparison[dim].values] + ([""] if dim == "region" else [])
+        table[dim] = pd.Categorical(table[dim].astype(str), categories=categories)
+    table = table.sort_values(order, kind="stable").reset_index(drop=True)
+    for column in COMPARISON_COLUMNS:
+        if column not in table:
+            table[column] = np.nan  # band or window edges of data without bands or time
+    return table[list(COMPARISON_COLUMNS)].astype({dim: str for dim in order[1:]})

@@ -30,10 +30,25 @@ Modules, in the order the stage uses them:
 * :mod:`~brainnet.gradient.tables`: tau-b and rho of contingency tables;
 * :mod:`~brainnet.gradient.resampling`: bootstrap weights, percentile
   intervals and permutation p-values;
-* :mod:`~brainnet.gradient.describe`: reading a finished gradient Dataset.
+* :mod:`~brainnet.gradient.describe`: reading a finished gradient Dataset;
+* :mod:`~brainnet.gradient.paired`: :func:`paired_comparison`, the paired
+  test of two models on the same channels (differences of peak region means
+  and of region-level alignment, with a paired bootstrap and permutation);
+* :mod:`~brainnet.gradient.pairs`: which pairs of models to compare
+  (:func:`model_pairs`) and all of a dataset's comparisons (:func:`compare_models`).
 """
 
 from brainnet.gradient.describe import describe_gradient, planted_layer_index
+from brainnet.gradient.paired import paired_comparison
+from brainnet.gradient.pairs import compare_models, model_pairs
 from brainnet.gradient.stage import SCORE_LABELS, gradient_statistics
 
-__all__ = ["gradient_statistics", "planted_layer_index", "describe_gradient", "SCORE_LABELS"]
+__all__ = [
+    "gradient_statistics",
+    "planted_layer_index",
+    "describe_gradient",
+    "SCORE_LABELS",
+    "paired_comparison",
+    "compare_models",
+    "model_pairs",
+]

@@ -1,0 +1,9 @@
+from brainnet.io import read_dataset
+from brainnet.report import comparison_table, write_summary
+
+comparisons = {}
+for path in snakemake.input:
+    comparison = read_dataset(path)
+    comparisons[(comparison.attrs["dataset"], comparison.attrs["method"])] = comparison
+# the same atomic CSV writer as results/summary.csv
+write_summary(comparison_table(comparisons), snakemake.output[0])
