@@ -22,7 +22,8 @@ if not workflow.overwrite_configfiles:
 
 # A wrong key or type stops here with its name (snakemake.utils.validate), and missing
 # pretrained weights stop the run before any job starts.
-check_config(config, workflow.source_path("config/schema.yaml"))
+_given = " ".join(map(os.path.relpath, workflow.overwrite_configfiles or ["config/config.yaml"]))
+check_config(config, workflow.source_path("config/schema.yaml"), source=_given)
 for _spec in model_specs(config).values():
     check_weights_available(_spec)
 

@@ -111,3 +111,16 @@ def test_misspelt_config_key_stops_the_run_naming_it(tmp_path):
     result = _snakemake(tmp_path, "--configfile", "bad.yaml", "-n", check=False)
     assert result.returncode != 0
     assert "'batch_sise' was unexpected" in result.stderr + result.stdout
+
+
+def test_an_override_file_alone_stops_with_a_short_hint(tmp_path):
+    shutil.copy(ROOT / "Snakefile", tmp_path)
+    for folder in ("config", "workflow"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    (tmp_path / "override.yaml").write_text(yaml.safe_dump({"gradient": {"n_bootstrap": 100}}))
+    result = _snakemake(tmp_path, "--configfile", "override.yaml", "-n", check=False)
+    assert result.returncode != 0
+    output = result.stderr + result.stdout
+    assert "'datasets' is a required property" in output
+    assert "--configfile config/config.yaml override.yaml" in output
+    assert len(output.splitlines()) < 20  # not the whole schema
