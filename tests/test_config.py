@@ -50,7 +50,8 @@ def test_misspelt_key_is_named(tmp_path):
 def test_wrong_type_is_named(tmp_path):
     config = _minimal()
     config["extraction"] = {"batch_size": "many"}
-    with pytest.raises(ConfigError, match=r"extraction\.batch_size: 'many' is not of type 'integer'"):
+    expected = r"extraction\.batch_size: 'many' is not of type 'integer'"
+    with pytest.raises(ConfigError, match=expected):
         load_config(_write(tmp_path, config), SCHEMA)
 
 
