@@ -7,6 +7,7 @@ rule gradient:
     params:
         settings=config["gradient"],
         seed=config["seed"],
+        planted_band=lambda wc: planted_band(wc.dataset, wc.model),
     script:
         "../scripts/gradient.py"
 

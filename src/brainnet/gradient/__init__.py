@@ -30,10 +30,28 @@ Modules, in the order the stage uses them:
 * :mod:`~brainnet.gradient.tables`: tau-b and rho of contingency tables;
 * :mod:`~brainnet.gradient.resampling`: bootstrap weights, percentile
   intervals and permutation p-values;
-* :mod:`~brainnet.gradient.describe`: reading a finished gradient Dataset.
+* :mod:`~brainnet.gradient.describe`: reading a finished gradient Dataset:
+  its description, its one-line result (the strongest significant
+  region-level rho) and the names of the statistics.
 """
 
-from brainnet.gradient.describe import describe_gradient, planted_layer_index
+from brainnet.gradient.describe import (
+    RECOMMENDED,
+    STATISTIC_NAMES,
+    describe_gradient,
+    describe_result,
+    planted_layer_index,
+    strongest_alignment,
+)
 from brainnet.gradient.stage import SCORE_LABELS, gradient_statistics
 
-__all__ = ["gradient_statistics", "planted_layer_index", "describe_gradient", "SCORE_LABELS"]
+__all__ = [
+    "gradient_statistics",
+    "planted_layer_index",
+    "describe_gradient",
+    "describe_result",
+    "strongest_alignment",
+    "RECOMMENDED",
+    "STATISTIC_NAMES",
+    "SCORE_LABELS",
+]
