@@ -22,7 +22,8 @@ Modules, in the order the stage uses them:
 * :mod:`~brainnet.gradient.stage`: :func:`gradient_statistics`, the stage
   itself, and the assembly of its Dataset;
 * :mod:`~brainnet.gradient.inputs`: checks of the settings and of the scores;
-* :mod:`~brainnet.gradient.preferred`: preferred layers of channels and regions;
+* :mod:`~brainnet.gradient.preferred`: preferred layers of channels and regions
+  (:func:`channel_preferred_layers` for figures of individual channels);
 * :mod:`~brainnet.gradient.regions`: region means with hierarchical bootstrap
   intervals;
 * :mod:`~brainnet.gradient.alignment`: the alignment statistics with their
@@ -38,18 +39,22 @@ Modules, in the order the stage uses them:
 from brainnet.gradient.describe import (
     RECOMMENDED,
     STATISTIC_NAMES,
+    alignment_undefined,
     describe_gradient,
     describe_result,
     planted_layer_index,
     strongest_alignment,
 )
+from brainnet.gradient.preferred import channel_preferred_layers
 from brainnet.gradient.stage import SCORE_LABELS, gradient_statistics
 
 __all__ = [
     "gradient_statistics",
+    "channel_preferred_layers",
     "planted_layer_index",
     "describe_gradient",
     "describe_result",
+    "alignment_undefined",
     "strongest_alignment",
     "RECOMMENDED",
     "STATISTIC_NAMES",

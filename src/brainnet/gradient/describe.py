@@ -144,6 +144,42 @@ def describe_result(
     )
 
 
+def alignment_undefined(cell: xr.Dataset) -> str | None:
+    """Why the region-level rho of one band-window is undefined; None when it is defined.
+
+    Parameters
+    ----------
+    cell : xarray.Dataset
+        A gradient (:func:`brainnet.gradient.gradient_statistics`) at one
+        band and one window.
+
+    Returns
+    -------
+    reason : str | None
+        For example ``"alignment undefined: all regions share one rank"``.
+    """
+    if np.isfinite(float(cell[RECOMMENDED])):
+        return None
+    ranks = cell["region_rank"].to_numpy()
+    visual = ranks > 0
+    levels = np.unique(ranks[visual])
+    preferred = cell["preferred_layer"].to_numpy()[visual]
+    missing = cell["region"].to_numpy()[visual][~np.isfinite(preferred)]
+    if len(levels) == 0:
+        reason = "no visual region (region_rank > 0)"
+    elif len(levels) == 1:
+        reason = "all regions share one rank"
+    elif len(levels) < 3:
+        reason = f"only {len(levels)} region ranks (3 needed)"
+    elif len(missing):
+        reason = f"no score in {', '.join(map(str, missing))}"
+    elif len(np.unique(preferred)) == 1:
+        reason = "every region prefers the same layer"
+    else:
+        reason = "not computed for this band and window"
+    return f"alignment undefined: {reason}"
+
+
 def _in_band(gradient, planted_band):
     """Which bands overlap ``planted_band`` (all of them when it is None or bands lack edges)."""
     everything = np.ones(gradient.sizes["band"], dtype=bool)

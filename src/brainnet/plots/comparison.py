@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from brainnet.gradient import RECOMMENDED, alignment_undefined
 from brainnet.plots.figure import _FORMATS, WIDTH, _fill_doc, _render
-from brainnet.plots.panels import _band_label, _faces, _interval, _marker, _window_label
+from brainnet.plots.panels import _band_label, _faces, _interval, _marker, _note, _window_label
 from brainnet.plots.selection import _STATISTICS, _require, _select, _statistic_variables
 
 
@@ -87,6 +89,8 @@ def _draw_comparison(labelled, statistic, alpha):
                 linewidths=1,
                 facecolors=_faces(significant, colour),
             )
+        if all(np.isnan(g[variable].sel(window=window)).all() for g in labelled.values()):
+            _note(ax, 0.5, 0.5, _why_undefined(first.sel(window=window)), ha="center", va="center")
         ax.axhline(0, color="0.5", lw=0.8)
         ax.set_xlim(-0.6, len(bands) - 0.4)
         ax.set_xticks(
@@ -120,6 +124,12 @@ def _draw_comparison(labelled, statistic, alpha):
     )
     fig.suptitle("Alignment by model" + (f" ({context})" if context else ""))
     return fig
+
+
+def _why_undefined(column):
+    """Why nothing is drawn in a panel: the reason of its first band, in a few lines."""
+    reason = alignment_undefined(column.isel(band=0)) if RECOMMENDED in column else None
+    return textwrap.fill(reason or "alignment undefined", 28)
 
 
 def _labelled(gradients):
