@@ -1,9 +1,11 @@
-"""The run summary ``results/summary.csv``.
+"""The run summary ``results/summary.csv``, and its page in the report.
 
 One row per dataset, model, method, band and window gathers the alignment
 statistics and the preferred layer of every region from the gradient
-artefacts (:func:`brainnet.gradient.gradient_statistics`). The figure
-captions of the Snakemake report live beside the workflow in
+artefacts (:func:`brainnet.gradient.gradient_statistics`).
+:func:`write_summary_page` writes the same table as an HTML page, which the
+Snakemake report shows in place (a CSV it only offers for download). The
+figure captions of the Snakemake report live beside the workflow in
 ``workflow/report/*.rst``.
 """
 
@@ -17,10 +19,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from brainnet.gradient import planted_layer_index
+from brainnet.gradient import RECOMMENDED, STATISTIC_NAMES, planted_layer_index
 from brainnet.io import atomic_path
 
-__all__ = ["summary_table", "write_summary", "SUMMARY_COLUMNS"]
+__all__ = ["summary_table", "write_summary", "write_summary_page", "SUMMARY_COLUMNS"]
 
 #: Fixed leading columns of the summary; ``best_layer_<region>`` columns and,
 #: with ground truth, ``n_recovered`` and ``n_planted`` follow.
@@ -165,6 +167,69 @@ def write_summary(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         summary.to_csv(tmp, index=False)
     return path
+
+
+def write_summary_page(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write the summary table as a self-contained HTML page, atomically.
+
+    The page names the three alignment statistics of the columns (pair-level
+    tau, channel-level rho, region-level rho), marks the recommended
+    region-level rho, rounds values to three digits and keeps the header in
+    view while the table scrolls.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of :func:`summary_table`.
+    path : path-like
+        Target file, usually ``results/summary.html``.
+
+    Returns
+    -------
+    path : Path
+        The written file.
+    """
+    path = Path(path)
+    table = summary.to_html(
+        index=False, na_rep="", float_format=lambda value: f"{value:.3g}", border=0
+    )
+    names = "".join(
+        f"<li><code>{column}</code>: {STATISTIC_NAMES[column]}"
+        + (" (recommended)" if column == RECOMMENDED else "")
+        + f", {_MEANINGS[column]}</li>"
+        for column in ("region_alignment_rho", "alignment_rho", "alignment_tau")
+    )
+    page = _PAGE.format(title="brainnet summary", names=names, n_rows=len(summary), table=table)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(page, encoding="utf-8")
+    return path
+
+
+_MEANINGS = {
+    "region_alignment_rho": "Spearman's ρ between region rank and each region's preferred layer",
+    "alignment_rho": "Spearman's ρ between region rank and each channel's preferred layer",
+    "alignment_tau": (
+        "Kendall's τ between region rank and layer index over significant channel-layer pairs"
+    ),
+}
+# Header cells stay in view while the table scrolls (the report shows the page in a frame).
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 13px/1.4 system-ui, sans-serif; margin: 12px; }}
+table {{ border-collapse: collapse; white-space: nowrap; }}
+th, td {{ padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: right; }}
+th {{ position: sticky; top: 0; background: #f4f4f4; }}
+td:nth-child(-n+5), th:nth-child(-n+5) {{ text-align: left; }}
+</style></head><body>
+<h1 style="font-size: 16px">{title}</h1>
+<p>{n_rows} rows, one per dataset, model, method, band and window; <code>_low</code>,
+<code>_high</code> are the bootstrap interval and <code>_p</code> the permutation p of a
+statistic. The same table is <code>results/summary.csv</code>. The alignment statistics:</p>
+<ul>{names}</ul>
+{table}
+</body></html>
+"""
 
 
 def _rows(gradient, names, regions, truth, *, with_truth):
