@@ -225,6 +225,12 @@ def targets(config: dict) -> list[str]:
             for method in methods:
                 out.append(f"{root}/{name}/{model}/figures/heatmap_{method}.png")
                 out.append(f"{root}/{name}/{model}/figures/gradient_{method}.png")
+        if dataset["recordings"]["format"] in ICEEG_FORMATS:  # contacts with positions
+            out += [
+                f"{root}/{name}/{model}/figures/glass_brain_{method}.png"
+                for model in models
+                for method in methods
+            ]
         out.append(f"{root}/{name}/figures/model_comparison.png")
         if dataset["recordings"]["format"] == "synthetic":
             out.append(f"{root}/{name}/figures/single_trials.png")
