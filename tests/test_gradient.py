@@ -355,7 +355,7 @@ def test_one_line_result_is_the_strongest_significant_cell(caplog):
     line = describe_result(gradient)
     p = float(gradient["region_alignment_rho_p"].sel(band="band0", window="win0"))
     assert line == (
-        f"region-level rho = 1.00 [1.00, 1.00], p = {p:.2g} in band0, win0 "
+        f"region-level rho = 1.00 [1.00, 1.00], p = {p:.3g} in band0, win0 "
         "(the strongest of 2 of 4 band-windows with p < 0.05)"
     )
     assert line in caplog.text

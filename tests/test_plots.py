@@ -146,9 +146,9 @@ def test_gradient_plot_states_alignment(tmp_path):
     text = panels[0].texts[0].get_text()
     # the recommended region-level rho, and the reference study's pair-level tau
     rho, rho_p = float(cell["region_alignment_rho"]), float(cell["region_alignment_rho_p"])
-    assert f"region-level ρ = {rho:.2f}, p = {rho_p:.2g}" in text
+    assert f"region-level ρ = {rho:.2f}, p = {rho_p:.3g}" in text
     tau, tau_p = float(cell["alignment_tau"]), float(cell["alignment_tau_p"])
-    assert f"pair-level τ = {tau:.2f}, p = {tau_p:.2g}" in text
+    assert f"pair-level τ = {tau:.2f}, p = {tau_p:.3g}" in text
     # Control regions are not part of the gradient.
     assert [t.get_text() for t in panels[-1].get_xticklabels()] == ["V1", "V2", "V4", "IT"]
     assert "amygdala" not in svg

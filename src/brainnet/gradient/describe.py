@@ -139,7 +139,7 @@ def describe_result(
         float(cell[f"{RECOMMENDED}{suffix}"]) for suffix in ("", "_low", "_high", "_p")
     )
     return (
-        f"{scope}{name} = {value:.2f} [{low:.2f}, {high:.2f}], p = {p:.2g} in {band}, {window} "
+        f"{scope}{name} = {value:.2f} [{low:.2f}, {high:.2f}], p = {p:.3g} in {band}, {window} "
         f"(the strongest of {len(cells)} of {n_cells} band-windows with p < {alpha:g})"
     )
 

@@ -159,7 +159,7 @@ def _row_title(gradient, band, window, n_preferring, n_contacts):
     cell = gradient.sel(band=band, window=window)
     rho, p = float(cell[RECOMMENDED]), float(cell[f"{RECOMMENDED}_p"])
     statistic = (
-        f"{STATISTIC_NAMES[RECOMMENDED]} = {rho:.2f}, p = {p:.2g}"
+        f"{STATISTIC_NAMES[RECOMMENDED]} = {rho:.2f}, p = {p:.3g}"
         if np.isfinite(rho)
         else f"{STATISTIC_NAMES[RECOMMENDED]} undefined"
     )

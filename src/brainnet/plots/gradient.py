@@ -156,13 +156,13 @@ def _alignment_text(cell):
     """The region-level rho (recommended) and the pair-level tau, or why they are missing."""
     rho, rho_p = float(cell[RECOMMENDED]), float(cell[f"{RECOMMENDED}_p"])
     lines = [
-        alignment_undefined(cell) or f"{STATISTIC_NAMES[RECOMMENDED]} = {rho:.2f}, p = {rho_p:.2g}"
+        alignment_undefined(cell) or f"{STATISTIC_NAMES[RECOMMENDED]} = {rho:.2f}, p = {rho_p:.3g}"
     ]
     tau, tau_p = float(cell["alignment_tau"]), float(cell["alignment_tau_p"])
     if int(cell["n_pairs"]) == 0:
         lines.append("no significant pairs")
     elif np.isfinite(tau):
-        lines.append(f"{STATISTIC_NAMES['alignment_tau']} = {tau:.2f}, p = {tau_p:.2g}")
+        lines.append(f"{STATISTIC_NAMES['alignment_tau']} = {tau:.2f}, p = {tau_p:.3g}")
     else:
         lines.append(f"{STATISTIC_NAMES['alignment_tau']} undefined")
     return "\n".join(textwrap.fill(line, 34, subsequent_indent="  ") for line in lines)
