@@ -367,3 +367,12 @@ def test_one_line_result_is_the_strongest_significant_cell(caplog):
     flat = describe_result(gradient.sel(window=["win1"]))
     assert flat == "no significant alignment (region-level rho, p < 0.05) in any of 2 band-windows"
     assert describe_result(gradient, alpha=0.001).startswith("no significant alignment")
+    # of two perfect alignments with equal p, the one with the tighter interval
+    tie = gradient.copy(deep=True)
+    cells = {"band": "band1", "window": "win0"}
+    tie["region_alignment_rho"].loc[cells] = 1.0
+    tie["region_alignment_rho_p"].loc[cells] = float(tie["region_alignment_rho_p"][0, 0])
+    tie["region_alignment_rho_low"].loc[cells] = 0.5
+    assert strongest_alignment(tie)[0] == ("band0", "win0")
+    tie["region_alignment_rho_low"].loc[{"band": "band0", "window": "win0"}] = 0.2
+    assert strongest_alignment(tie)[0] == ("band1", "win0")

@@ -87,7 +87,9 @@ def strongest_alignment(
     Returns
     -------
     cells : list of (band, window)
-        Ordered by decreasing ``|region_alignment_rho|``, then increasing p.
+        Ordered by decreasing ``|region_alignment_rho|``, then increasing p,
+        then by the interval end nearest zero, farthest from zero first (of
+        two perfect alignments, the one with the tighter interval).
     """
     alpha = gradient.attrs.get("alpha", 0.05) if alpha is None else alpha
     rho = gradient[RECOMMENDED].transpose("band", "window")
@@ -95,7 +97,13 @@ def strongest_alignment(
     keep = np.isfinite(rho.to_numpy()) & (p < alpha)
     keep &= _in_band(gradient, planted_band)[:, None]
     bands, windows = np.nonzero(keep)
-    order = np.lexsort((p[bands, windows], -np.abs(rho.to_numpy()[bands, windows])))
+    value = rho.to_numpy()[bands, windows]
+    low, high = (
+        gradient[f"{RECOMMENDED}_{end}"].transpose("band", "window").to_numpy()[bands, windows]
+        for end in ("low", "high")
+    )
+    nearest_zero = np.where(value >= 0, low, -high)
+    order = np.lexsort((-nearest_zero, p[bands, windows], -np.abs(value)))
     return [
         (str(rho["band"].values[bands[k]]), str(rho["window"].values[windows[k]])) for k in order
     ]
