@@ -163,6 +163,7 @@ def _trend_lines(ax):
 def test_gradient_panels_without_anything_to_show_say_so():
     gradient = make_gradient()
     gradient["n_pairs"].loc[{"band": "alpha"}] = 0
+    gradient["alignment_tau"].loc[{"band": "alpha"}] = np.nan
     gradient["region_alignment_rho"].loc[{"band": "low_gamma", "window": "50-250"}] = np.nan
     gradient["preferred_layer"].loc[{"band": "low_gamma", "window": "50-250"}] = 3.0
     fig = plot_gradient(gradient)
@@ -170,6 +171,12 @@ def test_gradient_panels_without_anything_to_show_say_so():
     for ax in panels[0]:  # alpha: nothing significant, so no trend through noise
         assert "no significant pairs" in ax.texts[0].get_text()
         assert _trend_lines(ax) == []
+    # significant pairs all in one layer: no tau, and no trend either
+    gradient["n_pairs"].loc[{"band": "alpha", "window": "50-250"}] = 3
+    text = plot_gradient(gradient, band="alpha", window="50-250").axes[0].texts[0].get_text()
+    assert "pair-level τ undefined: its 3 significant pairs share one rank or one layer" in (
+        " ".join(text.split())
+    )
     assert "alignment undefined: every region prefers the same layer" in " ".join(
         panels[1, 0].texts[0].get_text().split()
     )

@@ -125,7 +125,9 @@ def test_summary_page_is_the_table_with_named_statistics(gradients, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["summary.html"]
     page = path.read_text()
     header = re.findall(r"<th>(.*?)</th>", page)
-    assert header == list(summary.columns)
+    assert sorted(header) == sorted(summary.columns)
+    # the recommended statistic right after what the row is about
+    assert header[5:9] == [f"region_alignment_rho{s}" for s in ("", "_low", "_high", "_p")]
     assert page.count("<tr") == len(summary) + 1
     assert "<code>region_alignment_rho</code>: region-level ρ (recommended)" in page
     assert "<code>alignment_rho</code>: channel-level ρ" in page

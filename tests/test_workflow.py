@@ -78,12 +78,46 @@ def test_control_contacts_are_not_significant(run):
 @pytest.mark.slow
 def test_outputs_figures_and_report(run, tmp_path):
     results = run / "results"
-    for name in ("heatmap_encoding", "heatmap_rsa", "gradient_encoding", "recovery_encoding"):
+    for name in (
+        "heatmap_encoding",
+        "heatmap_rsa",
+        "gradient_encoding",
+        "recovery_encoding",
+        "glass_brain_encoding",
+        "glass_brain_rsa",
+    ):
         assert (results / "synthetic" / "alexnet" / "figures" / f"{name}.png").stat().st_size
     assert (results / "synthetic" / "figures" / "single_trials.png").stat().st_size
+    assert "<th>region_alignment_rho</th>" in (results / "summary.html").read_text()
     report = tmp_path / "report.html"
     _snakemake(run, "--configfile", "small.yaml", "--report", str(report))
     assert report.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+@pytest.mark.slow
+def test_report_is_readable_on_a_laptop(run, tmp_path):
+    """Title, first paragraph and every figure's top in view at 1366 x 768 and 1920 x 1080."""
+    import report_browser
+
+    if report_browser.CHROMIUM is None:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    # the workflow profile passes the report stylesheet, as in the project folder
+    shutil.copytree(ROOT / "profiles", run / "profiles", dirs_exist_ok=True)
+    report = tmp_path / "report.html"
+    _snakemake(run, "--configfile", "small.yaml", "--report", str(report))
+    for size in report_browser.SIZES:
+        measured = report_browser.measure(report, size)
+        views = measured["views"]
+        assert "results/summary.html" in views  # the summary is a table in the page
+        assert "results/synthetic/alexnet/figures/glass_brain_encoding.png" in views
+        assert report_browser.layout_problems(measured) == [], size
+    # without the stylesheet, Snakemake's layout cuts off the top of tall figures
+    plain = tmp_path / "plain.html"
+    _snakemake(
+        run, "--configfile", "small.yaml", "--report", str(plain), "--workflow-profile", "none"
+    )
+    assert report_browser.layout_problems(report_browser.measure(plain, (1366, 768)))
 
 
 @pytest.mark.slow

@@ -172,10 +172,11 @@ def write_summary(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
 def write_summary_page(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write the summary table as a self-contained HTML page, atomically.
 
-    The page names the three alignment statistics of the columns (pair-level
-    tau, channel-level rho, region-level rho), marks the recommended
-    region-level rho, rounds values to three digits and keeps the header in
-    view while the table scrolls.
+    The page holds the columns of the CSV, the recommended region-level rho
+    and the regions' best layers first; it names the three alignment
+    statistics (pair-level tau, channel-level rho, region-level rho), rounds
+    values to three digits and keeps the header in view while the table
+    scrolls.
 
     Parameters
     ----------
@@ -190,7 +191,14 @@ def write_summary_page(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
         The written file.
     """
     path = Path(path)
-    table = summary.to_html(
+    # what a row is about, then the recommended statistic and the regions' best layers
+    # in view; the other statistics and the band and window edges to the right
+    leading = ["dataset", "model", "method", "band", "window"]
+    leading += [c for c in summary.columns if c.startswith(RECOMMENDED)]
+    leading += [c for c in summary.columns if c.startswith(("n_recovered", "n_planted"))]
+    leading += [c for c in summary.columns if c.startswith("best_layer_")]
+    columns = leading + [c for c in summary.columns if c not in leading]
+    table = summary[columns].to_html(
         index=False, na_rep="", float_format=lambda value: f"{value:.3g}", border=0
     )
     names = "".join(
@@ -225,7 +233,8 @@ td:nth-child(-n+5), th:nth-child(-n+5) {{ text-align: left; }}
 <h1 style="font-size: 16px">{title}</h1>
 <p>{n_rows} rows, one per dataset, model, method, band and window; <code>_low</code>,
 <code>_high</code> are the bootstrap interval and <code>_p</code> the permutation p of a
-statistic. The same table is <code>results/summary.csv</code>. The alignment statistics:</p>
+statistic. The same table is <code>results/summary.csv</code>, there in another column
+order. The alignment statistics:</p>
 <ul>{names}</ul>
 {table}
 </body></html>

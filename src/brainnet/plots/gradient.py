@@ -48,10 +48,10 @@ def plot_gradient(
     region-level ρ (Spearman's rho between region rank and each region's
     preferred layer, the statistic the README recommends) and the pair-level
     τ (Kendall's tau over significant channel-layer pairs) with their
-    permutation p, or why they are undefined. A panel without any
-    significant channel-layer pair says so and draws its preferred layers
-    faint; no trend is fitted there, nor where the region-level ρ is
-    undefined.
+    permutation p, or why they are undefined. A panel whose significant
+    channel-layer pairs cannot order layers against ranks (none, or all in
+    one rank or one layer) says so and draws its preferred layers faint; no
+    trend is fitted there, nor where the region-level ρ is undefined.
 
     Parameters
     ----------
@@ -100,7 +100,7 @@ def _draw_gradient(gradient):
             "share of the region's channels preferring the layer", ms=6, color="0.55", alpha=0.45
         ),
         _interval_entry(f"preferred layer of the region mean ({ci:.0%} CI)", "C0"),
-        _interval_entry("the same, where no channel-layer pair is significant", _FAINT),
+        _interval_entry("the same, where pair-level τ is undefined (too few pairs)", _FAINT),
         Line2D([], [], color="C3", ls="--", label="Theil-Sen trend over regions"),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
@@ -117,9 +117,10 @@ _FAINT = "0.72"
 def _draw_panel(ax, cell, levels, layers):
     """One band and window: channel shares, region preferred layers, trend and statistics.
 
-    Without a significant channel-layer pair the region preferences are those of
-    noise: they are drawn faint and no trend is fitted; nor is one where the
-    region-level rho is undefined (see :func:`brainnet.gradient.alignment_undefined`).
+    Without significant channel-layer pairs that span two ranks and two layers
+    (a defined pair-level tau) the region preferences are those of noise: they
+    are drawn faint and no trend is fitted; nor is one where the region-level
+    rho is undefined (see :func:`brainnet.gradient.alignment_undefined`).
     """
     ranks = cell["region_rank"].to_numpy()
     counts = cell["n_preferring"].transpose("region", "layer").to_numpy()
@@ -134,7 +135,8 @@ def _draw_panel(ax, cell, levels, layers):
     )
     best, low, high = _preferred(cell)
     ok = np.isfinite(best)
-    evidence = int(cell["n_pairs"]) > 0
+    # significant pairs that order layers against ranks (a defined pair-level tau)
+    evidence = bool(np.isfinite(float(cell["alignment_tau"])))
     _interval(ax, ranks[ok], best[ok], low[ok], high[ok], "C0" if evidence else _FAINT)
     if evidence and alignment_undefined(cell) is None:
         _trend(ax, ranks[ok], best[ok], levels, (layers.min() - 0.5, layers.max() + 0.5))
@@ -164,5 +166,8 @@ def _alignment_text(cell):
     elif np.isfinite(tau):
         lines.append(f"{STATISTIC_NAMES['alignment_tau']} = {tau:.2f}, p = {tau_p:.3g}")
     else:
-        lines.append(f"{STATISTIC_NAMES['alignment_tau']} undefined")
+        lines.append(
+            f"{STATISTIC_NAMES['alignment_tau']} undefined: its {int(cell['n_pairs'])} "
+            "significant pairs share one rank or one layer"
+        )
     return "\n".join(textwrap.fill(line, 34, subsequent_indent="  ") for line in lines)
