@@ -365,8 +365,16 @@ def test_one_line_result_is_the_strongest_significant_cell(caplog):
     assert "in band1, win0 (the strongest of 1 of 2 band-windows" in planted
     # nothing significant: said so, not the largest of non-significant values
     flat = describe_result(gradient.sel(window=["win1"]))
-    assert flat == "no significant alignment (region-level rho, p < 0.05) in any of 2 band-windows"
+    assert flat == (
+        "no significant alignment (region-level rho, p < 0.05) in any of 2 band-windows; "
+        "alignment undefined: every region prefers the same layer"
+    )
     assert describe_result(gradient, alpha=0.001).startswith("no significant alignment")
+    one_rank = gradient.copy(deep=True).assign_coords(region_rank=("region", [3, 3, 3, 3]))
+    one_rank["region_alignment_rho"][:] = np.nan
+    assert describe_result(one_rank).endswith(
+        "in any of 4 band-windows; alignment undefined: all regions share one rank"
+    )
     # of two perfect alignments with equal p, the one with the tighter interval
     tie = gradient.copy(deep=True)
     cells = {"band": "band1", "window": "win0"}

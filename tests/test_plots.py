@@ -187,7 +187,7 @@ def test_gradient_panels_without_anything_to_show_say_so():
         (line,) = _trend_lines(ax)
         assert np.all((line.get_ydata() >= bottom - 1e-9) & (line.get_ydata() <= top + 1e-9))
     # one shared rank: the panel says why instead of showing nothing
-    one_rank = gradient.assign_coords(region_rank=("region", [2, 2, 2, 2, 0]))
+    one_rank = gradient.copy(deep=True).assign_coords(region_rank=("region", [2, 2, 2, 2, 0]))
     one_rank["region_alignment_rho"][:] = np.nan
     fig = plot_gradient(one_rank, band="low_gamma", window="150-350")
     assert "all regions share one rank" in " ".join(fig.axes[0].texts[0].get_text().split())

@@ -126,7 +126,8 @@ def describe_result(
         For example ``"region-level rho = 1.00 [0.90, 1.00], p = 0.005 in
         high_gamma, 150-350 (the strongest of 6 of 15 band-windows with p <
         0.05)"``, or ``"no significant alignment (region-level rho, p < 0.05)
-        in any of 15 band-windows"``.
+        in any of 15 band-windows"``, followed by the reason when the
+        alignment is undefined everywhere for the same one.
     """
     alpha = gradient.attrs.get("alpha", 0.05) if alpha is None else alpha
     cells = strongest_alignment(gradient, alpha=alpha, planted_band=planted_band)
@@ -137,9 +138,15 @@ def describe_result(
         n_cells = int(_in_band(gradient, planted_band).sum()) * gradient.sizes["window"]
     name = STATISTIC_NAMES[RECOMMENDED].replace("ρ", "rho")
     if not cells:
+        # one reason for every band-window (e.g. a single region rank) is worth saying
+        reasons = {
+            alignment_undefined(gradient.isel(band=i, window=j))
+            for i, j in np.ndindex(gradient.sizes["band"], gradient.sizes["window"])
+        }
+        reason = f"; {reasons.pop()}" if len(reasons) == 1 and None not in reasons else ""
         return (
             f"{scope}no significant alignment ({name}, p < {alpha:g}) "
-            f"in any of {n_cells} band-windows"
+            f"in any of {n_cells} band-windows{reason}"
         )
     band, window = cells[0]
     cell = gradient.sel(band=band, window=window)
