@@ -172,23 +172,21 @@ def write_summary(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
 def write_summary_page(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write the summary table as a self-contained HTML page, atomically.
 
-    The page holds the columns of the CSV, the recommended region-level rho
-    and the regions' best layers first; it names the three alignment
-    statistics (pair-level tau, channel-level rho, region-level rho), rounds
-    values to three digits and keeps the header in view while the table
-    scrolls.
-
     Parameters
     ----------
     summary : pandas.DataFrame
-        Output of :func:`summary_table`.
+        Output of :func:`summary_table`. The page holds its columns with the
+        recommended region-level rho and the regions' best layers first,
+        names the three alignment statistics (pair-level tau, channel-level
+        rho, region-level rho), rounds values to three digits and keeps the
+        header in view while the table scrolls.
     path : path-like
-        Target file, usually ``results/summary.html``.
+        The HTML file (``results/summary.html`` in the workflow).
 
     Returns
     -------
     path : Path
-        The written file.
+        ``path``, once the page is complete.
     """
     path = Path(path)
     # what a row is about, then the recommended statistic and the regions' best layers
