@@ -24,7 +24,13 @@ if not workflow.overwrite_configfiles:
 # key repeated in a config file; missing pretrained weights, a factory that cannot be
 # imported and a misspelt layer stop the run before any job starts (each network is
 # built on the meta device: no weights).
-check_config(config, workflow.source_path("config/schema.yaml"), files=workflow.configfiles)
+_given = " ".join(map(os.path.relpath, workflow.overwrite_configfiles or ["config/config.yaml"]))
+check_config(
+    config,
+    workflow.source_path("config/schema.yaml"),
+    source=_given,
+    files=workflow.configfiles,
+)
 for _spec in model_specs(config).values():
     check_model(_spec)
 

@@ -1,12 +1,15 @@
 """One small end-to-end run of the Snakemake workflow on the embedded synthetic dataset."""
 
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
+ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
 
 # The default run, reduced to keep the test quick: fewer images, subjects and resamples.
@@ -72,12 +75,45 @@ def test_control_contacts_are_not_significant(run):
 @pytest.mark.slow
 def test_outputs_figures_and_report(run, tmp_path):
     results = run / "results"
-    for name in ("heatmap_encoding", "heatmap_rsa", "gradient_encoding", "recovery_encoding"):
+    for name in (
+        "heatmap_encoding",
+        "heatmap_rsa",
+        "gradient_encoding",
+        "recovery_encoding",
+        "glass_brain_encoding",
+        "glass_brain_rsa",
+    ):
         assert (results / "synthetic" / "alexnet" / "figures" / f"{name}.png").stat().st_size
     assert (results / "synthetic" / "figures" / "single_trials.png").stat().st_size
+    assert "<th>region_alignment_rho</th>" in (results / "summary.html").read_text()
     report = tmp_path / "report.html"
     _snakemake(run, "--configfile", "small.yaml", "--report", str(report))
     assert report.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_report_is_readable_on_a_laptop(run, tmp_path):
+    """Title, first paragraph and every figure's top in view at 1366 x 768 and 1920 x 1080."""
+    import report_browser
+
+    if report_browser.CHROMIUM is None:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    # the workflow profile passes the report stylesheet, as in the project folder
+    shutil.copytree(ROOT / "profiles", run / "profiles", dirs_exist_ok=True)
+    report = tmp_path / "report.html"
+    _snakemake(run, "--configfile", "small.yaml", "--report", str(report))
+    for size in report_browser.SIZES:
+        measured = report_browser.measure(report, size)
+        views = measured["views"]
+        assert "results/summary.html" in views  # the summary is a table in the page
+        assert "results/synthetic/alexnet/figures/glass_brain_encoding.png" in views
+        assert report_browser.layout_problems(measured) == [], size
+    # without the stylesheet, Snakemake's layout cuts off the top of tall figures
+    plain = tmp_path / "plain.html"
+    _snakemake(
+        run, "--configfile", "small.yaml", "--report", str(plain), "--workflow-profile", "none"
+    )
+    assert report_browser.layout_problems(report_browser.measure(plain, (1366, 768)))
 
 
 @pytest.mark.slow
@@ -103,3 +139,14 @@ def test_misspelt_config_key_stops_the_run_naming_it(tmp_path, copy_workflow):
     result = _snakemake(tmp_path, "--configfile", "bad.yaml", "-n", check=False)
     assert result.returncode != 0
     assert "'batch_sise' was unexpected" in result.stderr + result.stdout
+
+
+def test_an_override_file_alone_stops_with_a_short_hint(tmp_path, copy_workflow):
+    copy_workflow(tmp_path)
+    (tmp_path / "override.yaml").write_text(yaml.safe_dump({"gradient": {"n_bootstrap": 100}}))
+    result = _snakemake(tmp_path, "--configfile", "override.yaml", "-n", check=False)
+    assert result.returncode != 0
+    output = result.stderr + result.stdout
+    assert "'datasets' is a required property" in output
+    assert "--configfile config/config.yaml override.yaml" in output
+    assert len(output.splitlines()) < 20  # not the whole schema

@@ -15,11 +15,14 @@ permutation counts too small to reach the significance level.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 import yaml
+from jsonschema import ValidationError
 
 from brainnet.log import logger
 from brainnet.models import ModelSpec, expand_controls
@@ -106,6 +109,9 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config", fi
     must be a configured model, and every model entry must build a valid
     :class:`~brainnet.models.ModelSpec`. Model entries with ``control: random``
     gain their random-weights control entry (:func:`brainnet.models.expand_controls`).
+    Dataset and model names must be usable as folder names of the results. Every
+    message is one line that names the key at fault, with the closest valid name
+    where there is one.
 
     Parameters
     ----------
@@ -138,7 +144,9 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config", fi
     try:
         validate(config, os.fspath(schema))
     except WorkflowError as err:
-        raise ConfigError(f"{source}: {err}") from err
+        # Snakemake's message carries the whole schema; say only what is wrong, and where.
+        raise ConfigError(_schema_message(err, source)) from None
+    _check_names(config, source)
     try:
         expand_controls(config)
     except ValueError as err:
@@ -152,10 +160,15 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config", fi
             raise ConfigError(
                 f"{source}: datasets.{name}.recordings.reference_model is {reference!r}, "
                 f"which is not among the configured models {sorted(config['models'])}"
+                + _closest(reference, config["models"])
             )
         unknown = sorted(set(dataset.get("models") or []) - set(config["models"]))
         if unknown:
-            raise ConfigError(f"{source}: datasets.{name}.models names unknown models {unknown}")
+            raise ConfigError(
+                f"{source}: datasets.{name}.models names unknown models {unknown}; "
+                f"the configured models are {sorted(config['models'])}"
+                + _closest(unknown[0], config["models"])
+            )
     try:
         for name, dataset in config["datasets"].items():
             _check_recordings(f"datasets.{name}.recordings", dataset["recordings"])
@@ -287,6 +300,61 @@ def _check_permutations(config: dict) -> None:
             )  # fmt: skip
 
 
+def _schema_message(err, source) -> str:
+    """One line naming the key at fault and what is wrong with it, with a fix where obvious."""
+    cause = err.__context__
+    if not isinstance(cause, ValidationError):
+        return f"{source}: {err}"
+    key = ".".join(str(part) for part in cause.absolute_path) or "top level"
+    message = f"{source}: {key}: {cause.message}"
+    if cause.validator == "required" and not cause.absolute_path:
+        missing = [name for name in cause.validator_value if name not in cause.instance]
+        message += (
+            f". A config given with --configfile replaces config/config.yaml; to change "
+            f"only some keys, give both: --configfile config/config.yaml {source}"
+            if {"datasets", "models"} & set(missing)
+            else ""
+        )
+    elif cause.validator == "additionalProperties" and isinstance(cause.instance, dict):
+        known = cause.schema.get("properties", {})
+        for name in cause.instance:
+            if name not in known:
+                message += _closest(name, known)
+                break
+    elif cause.validator == "enum":
+        message += _closest(cause.instance, [str(v) for v in cause.validator_value])
+    return message
+
+
+def _closest(name, choices) -> str:
+    """`` (did you mean X?)`` for the choice closest to ``name``, or nothing."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# Names become folders of the results: one path component, and no model may take the
+# name of a folder that the dataset's own outputs use.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+_DATASET_FOLDERS = ("activations", "bids", "figures", "responses")
+
+
+def _check_names(config, source) -> None:
+    """Dataset and model names that are usable as folder names and do not collide."""
+    for section in ("datasets", "models"):
+        for name in config[section]:
+            if not _NAME.fullmatch(str(name)):
+                raise ConfigError(
+                    f"{source}: {section}.{name!r}: a name must start with a letter or digit "
+                    "and hold only letters, digits and _ . + - (it names a results folder)"
+                )
+    taken = sorted(set(map(str, config["models"])) & set(_DATASET_FOLDERS))
+    if taken:
+        raise ConfigError(
+            f"{source}: models.{taken[0]}: {taken[0]!r} is the name of a results folder of "
+            f"every dataset ({', '.join(_DATASET_FOLDERS)}); rename the model"
+        )
+
+
 _PATH_KEYS = {
     "stimuli": ("path", "labels"),
     "recordings": ("path", "regions", "values", "channels", "stimuli"),
@@ -349,6 +417,12 @@ def targets(config: dict) -> list[str]:
             for method in methods:
                 out.append(f"{root}/{name}/{model}/figures/heatmap_{method}.png")
                 out.append(f"{root}/{name}/{model}/figures/gradient_{method}.png")
+        if dataset["recordings"]["format"] in ICEEG_FORMATS:  # contacts with positions
+            out += [
+                f"{root}/{name}/{model}/figures/glass_brain_{method}.png"
+                for model in models
+                for method in methods
+            ]
         out.append(f"{root}/{name}/figures/model_comparison.png")
         if dataset["recordings"]["format"] == "synthetic":
             out.append(f"{root}/{name}/figures/single_trials.png")

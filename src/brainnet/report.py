@@ -6,6 +6,8 @@ artefacts (:func:`brainnet.gradient.gradient_statistics`). The paired tests
 between models (:func:`brainnet.gradient.compare_models`) get one row per
 dataset, method, pair, band, window and statistic. The figure captions of the
 Snakemake report live beside the workflow in ``workflow/report/*.rst``.
+:func:`write_summary_page` writes the summary as an HTML page, which the
+Snakemake report shows in place (a CSV it only offers for download).
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from brainnet.gradient import planted_layer_index
+from brainnet.gradient import RECOMMENDED, STATISTIC_NAMES, planted_layer_index
 from brainnet.io import atomic_path
 
 __all__ = [
     "summary_table",
     "write_summary",
+    "write_summary_page",
     "comparison_table",
     "SUMMARY_COLUMNS",
     "COMPARISON_COLUMNS",
@@ -172,6 +175,76 @@ def write_summary(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         summary.to_csv(tmp, index=False)
     return path
+
+
+def write_summary_page(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write the summary table as a self-contained HTML page, atomically.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of :func:`summary_table`. The page holds its columns with the
+        recommended region-level rho and the regions' best layers first,
+        names the three alignment statistics (pair-level tau, channel-level
+        rho, region-level rho), rounds values to three digits and keeps the
+        header in view while the table scrolls.
+    path : path-like
+        The HTML file (``results/summary.html`` in the workflow).
+
+    Returns
+    -------
+    path : Path
+        ``path``, once the page is complete.
+    """
+    path = Path(path)
+    # what a row is about, then the recommended statistic and the regions' best layers
+    # in view; the other statistics and the band and window edges to the right
+    leading = ["dataset", "model", "method", "band", "window"]
+    leading += [c for c in summary.columns if c.startswith(RECOMMENDED)]
+    leading += [c for c in summary.columns if c.startswith(("n_recovered", "n_planted"))]
+    leading += [c for c in summary.columns if c.startswith("best_layer_")]
+    columns = leading + [c for c in summary.columns if c not in leading]
+    table = summary[columns].to_html(
+        index=False, na_rep="", float_format=lambda value: f"{value:.3g}", border=0
+    )
+    names = "".join(
+        f"<li><code>{column}</code>: {STATISTIC_NAMES[column]}"
+        + (" (recommended)" if column == RECOMMENDED else "")
+        + f", {_MEANINGS[column]}</li>"
+        for column in ("region_alignment_rho", "alignment_rho", "alignment_tau")
+    )
+    page = _PAGE.format(title="brainnet summary", names=names, n_rows=len(summary), table=table)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(page, encoding="utf-8")
+    return path
+
+
+_MEANINGS = {
+    "region_alignment_rho": "Spearman's ρ between region rank and each region's preferred layer",
+    "alignment_rho": "Spearman's ρ between region rank and each channel's preferred layer",
+    "alignment_tau": (
+        "Kendall's τ between region rank and layer index over significant channel-layer pairs"
+    ),
+}
+# Header cells stay in view while the table scrolls (the report shows the page in a frame).
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 13px/1.4 system-ui, sans-serif; margin: 12px; }}
+table {{ border-collapse: collapse; white-space: nowrap; }}
+th, td {{ padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: right; }}
+th {{ position: sticky; top: 0; background: #f4f4f4; }}
+td:nth-child(-n+5), th:nth-child(-n+5) {{ text-align: left; }}
+</style></head><body>
+<h1 style="font-size: 16px">{title}</h1>
+<p>{n_rows} rows, one per dataset, model, method, band and window; <code>_low</code>,
+<code>_high</code> are the bootstrap interval and <code>_p</code> the permutation p of a
+statistic. The same table is <code>results/summary.csv</code>, there in another column
+order. The alignment statistics:</p>
+<ul>{names}</ul>
+{table}
+</body></html>
+"""
 
 
 def _rows(gradient, names, regions, truth, *, with_truth):

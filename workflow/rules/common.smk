@@ -8,6 +8,14 @@ def recordings(dataset):
     return config["datasets"][dataset]["recordings"]
 
 
+def planted_band(dataset, model):
+    """The frequency range (Hz) of the signal planted by a synthetic dataset's reference model."""
+    source = recordings(dataset)
+    if source["format"] == "synthetic" and source["reference_model"] == model:
+        return source["band"]
+    return None
+
+
 def brain_data(dataset):
     """What the brain side of RSA reads: responses, or precomputed RDMs."""
     if recordings(dataset)["format"] in RDM_FORMATS:

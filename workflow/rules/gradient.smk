@@ -7,6 +7,7 @@ rule gradient:
     params:
         settings=config["gradient"],
         seed=config["seed"],
+        planted_band=lambda wc: planted_band(wc.dataset, wc.model),
     script:
         "../scripts/gradient.py"
 
@@ -52,3 +53,23 @@ rule recovery:
         svg=f"{RESULTS}/{{dataset}}/{{model}}/figures/recovery_{{method}}.svg",
     script:
         "../scripts/recovery.py"
+
+
+rule glass_brain:
+    """Contacts on a glass brain coloured by preferred layer, for the strongest band-windows."""
+    input:
+        scores=f"{RESULTS}/{{dataset}}/{{model}}/{{method}}.nc",
+        gradient=f"{RESULTS}/{{dataset}}/{{model}}/gradient_{{method}}.nc",
+    output:
+        png=report(
+            f"{RESULTS}/{{dataset}}/{{model}}/figures/glass_brain_{{method}}.png",
+            caption="../report/glass_brain.rst",
+            category="{dataset}",
+            subcategory="{model}",
+            labels={"figure": "contacts on the brain", "method": "{method}"},
+        ),
+        svg=f"{RESULTS}/{{dataset}}/{{model}}/figures/glass_brain_{{method}}.svg",
+    params:
+        planted_band=lambda wc: planted_band(wc.dataset, wc.model),
+    script:
+        "../scripts/glass_brain.py"

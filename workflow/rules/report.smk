@@ -74,7 +74,10 @@ rule summary:
         truth=[f"{RESULTS}/{name}/bids" for name in config["datasets"]
                if recordings(name)["format"] == "synthetic"],
     output:
-        report(f"{RESULTS}/summary.csv", caption="../report/summary.rst", category="summary"),
+        report(f"{RESULTS}/summary.csv", caption="../report/summary.rst", category="summary",
+               labels={"file": "summary.csv (download)"}),
+        page=report(f"{RESULTS}/summary.html", caption="../report/summary.rst",
+                    category="summary", labels={"file": "summary table"}),
     script:
         "../scripts/summary.py"
 

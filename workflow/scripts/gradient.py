@@ -7,6 +7,7 @@ gradient = gradient_statistics(
     method=wildcards.method,
     model=wildcards.model,
     dataset=wildcards.dataset,
+    planted_band=snakemake.params.planted_band,
     **{"seed": snakemake.params.seed, **snakemake.params.settings},
     verbose=True,
 )

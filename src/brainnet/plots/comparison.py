@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import math
 import os
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
+from brainnet.gradient import RECOMMENDED, alignment_undefined
 from brainnet.plots.figure import _FORMATS, WIDTH, _fill_doc, _render
-from brainnet.plots.panels import _band_label, _faces, _interval, _marker, _window_label
+from brainnet.plots.panels import _band_label, _faces, _interval, _marker, _note, _window_label
 from brainnet.plots.selection import _STATISTICS, _require, _select, _statistic_variables
 
 
@@ -144,6 +146,9 @@ def _window_panels(container, reference, series, axis_label, alpha, marker="o", 
                 x, cell["value"].to_numpy(), s=22, zorder=3, marker=marker, edgecolors=colours[m],
                 linewidths=1, facecolors=_faces(cell["p"].to_numpy() < alpha, colours[m]),
             )  # fmt: skip
+        if all(np.isnan(data["value"].sel(window=window)).all() for data in series.values()):
+            why = _why_undefined(reference.sel(window=window))
+            _note(ax, 0.5, 0.5, why, ha="center", va="center")
         ax.axhline(0, color="0.5", lw=0.8)
         ax.set_xlim(-0.6, len(bands) - 0.4)
         ax.set_xticks(
@@ -224,6 +229,12 @@ def _checked_comparisons(comparisons, window):
     if not checked:
         raise ValueError("plots: comparisons is empty; pass None to draw no differences")
     return checked
+
+
+def _why_undefined(column):
+    """Why nothing is drawn in a panel: the reason of its first band, in a few lines."""
+    reason = alignment_undefined(column.isel(band=0)) if RECOMMENDED in column else None
+    return textwrap.fill(reason or "alignment undefined", 28)
 
 
 def _labelled(gradients):

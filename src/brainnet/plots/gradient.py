@@ -3,12 +3,13 @@
 The gradient of Guclu and van Gerven (2015) and Kuzovkin et al. (2018): each
 visual region's preferred layer with its bootstrap interval, the share of its
 channels preferring each layer, a Theil-Sen trend, and the alignment
-statistics of the panel.
+statistics of the panel (region-level ρ and pair-level τ).
 """
 
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -17,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import stats
 
-from brainnet.gradient import describe_gradient
+from brainnet.gradient import RECOMMENDED, STATISTIC_NAMES, alignment_undefined, describe_gradient
 from brainnet.plots.figure import _FORMATS, WIDTH, _fill_doc, _grid, _render
 from brainnet.plots.panels import _interval, _interval_entry, _layer_axes, _marker, _note, _title
 from brainnet.plots.selection import (
@@ -44,8 +45,13 @@ def plot_gradient(
     its mean score with the bootstrap interval, grey discs whose area is the
     share of the region's channels preferring each layer, and a Theil-Sen
     line through the regions' preferred layers. Each panel states the
-    alignment tau (significant channel-layer pairs) and rho (channel
-    preferred layers) with their permutation p.
+    region-level ρ (Spearman's rho between region rank and each region's
+    preferred layer, the statistic the README recommends) and the pair-level
+    τ (Kendall's tau over significant channel-layer pairs) with their
+    permutation p, or why they are undefined. A panel whose significant
+    channel-layer pairs cannot order layers against ranks (none, or all in
+    one rank or one layer) says so and draws its preferred layers faint; no
+    trend is fitted there, nor where the region-level ρ is undefined.
 
     Parameters
     ----------
@@ -55,7 +61,13 @@ def plot_gradient(
     """
     _require(
         gradient,
-        (*_PREFERRED, "n_preferring", *_statistic_variables("tau"), *_statistic_variables("rho")),
+        (
+            *_PREFERRED,
+            "n_preferring",
+            "n_pairs",
+            *_statistic_variables("tau"),
+            *_statistic_variables("region_rho"),
+        ),
     )
     gradient = _select(gradient, band=band, window=window)
     visual = gradient.isel(region=np.flatnonzero(gradient["region_rank"].to_numpy() > 0))
@@ -73,30 +85,11 @@ def _draw_gradient(gradient):
     names = [
         "\n".join(str(r) for r in gradient["region"].values[ranks == level]) for level in levels
     ]
-    layer_index = gradient["layer_index"].to_numpy()
-    fig, axes = _grid(len(bands), len(windows), 1.55, WIDTH, extra=1.2)
+    fig, axes = _grid(len(bands), len(windows), 1.75, WIDTH, extra=1.2)
+    layers = gradient["layer_index"].to_numpy()
     for i, j in np.ndindex(len(bands), len(windows)):
-        ax = axes[i, j]
-        cell = gradient.isel(band=i, window=j)
-        counts = cell["n_preferring"].transpose("region", "layer").to_numpy()
-        share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-        ax.scatter(
-            np.repeat(ranks, len(layer_index)),
-            np.tile(layer_index, len(ranks)),
-            s=share.ravel() * 150,
-            color="0.55",
-            alpha=0.45,
-            lw=0,
-        )
-        best, low, high = _preferred(cell)
-        ok = np.isfinite(best)
-        _interval(ax, ranks[ok], best[ok], low[ok], high[ok], "C0")
-        if len(np.unique(ranks[ok])) >= 2:
-            slope, intercept, *_ = stats.theilslopes(best[ok], ranks[ok])
-            ends = np.array([levels[0], levels[-1]])
-            ax.plot(ends, intercept + slope * ends, color="C3", lw=1.2, ls="--", zorder=1.5)
-        _note(ax, 0.03, 0.97, _alignment_text(cell), va="top", ha="left")
-    _layer_axes(axes, gradient, levels, names)
+        _draw_panel(axes[i, j], gradient.isel(band=i, window=j), levels, layers)
+    _layer_axes(axes, gradient, levels, names, headroom=_HEADROOM)
     for ax in axes[:, 0]:
         ax.set_ylabel(f"{ax.get_ylabel()}\npreferred layer")
     for ax in axes[-1]:
@@ -107,14 +100,74 @@ def _draw_gradient(gradient):
             "share of the region's channels preferring the layer", ms=6, color="0.55", alpha=0.45
         ),
         _interval_entry(f"preferred layer of the region mean ({ci:.0%} CI)", "C0"),
+        _interval_entry("the same, where pair-level τ is undefined (too few pairs)", _FAINT),
         Line2D([], [], color="C3", ls="--", label="Theil-Sen trend over regions"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
     fig.suptitle(_title(gradient, "Preferred layer along the visual hierarchy"))
     return fig
 
 
+# Fraction of each panel kept free above the top layer for the statistics; faint colour
+# of the preferred layers of a panel without any significant channel-layer pair.
+_HEADROOM = 0.24
+_FAINT = "0.72"
+
+
+def _draw_panel(ax, cell, levels, layers):
+    """One band and window: channel shares, region preferred layers, trend and statistics.
+
+    Without significant channel-layer pairs that span two ranks and two layers
+    (a defined pair-level tau) the region preferences are those of noise: they
+    are drawn faint and no trend is fitted; nor is one where the region-level
+    rho is undefined (see :func:`brainnet.gradient.alignment_undefined`).
+    """
+    ranks = cell["region_rank"].to_numpy()
+    counts = cell["n_preferring"].transpose("region", "layer").to_numpy()
+    share = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    ax.scatter(
+        np.repeat(ranks, len(layers)),
+        np.tile(layers, len(ranks)),
+        s=share.ravel() * 150,
+        color="0.55",
+        alpha=0.45,
+        lw=0,
+    )
+    best, low, high = _preferred(cell)
+    ok = np.isfinite(best)
+    # significant pairs that order layers against ranks (a defined pair-level tau)
+    evidence = bool(np.isfinite(float(cell["alignment_tau"])))
+    _interval(ax, ranks[ok], best[ok], low[ok], high[ok], "C0" if evidence else _FAINT)
+    if evidence and alignment_undefined(cell) is None:
+        _trend(ax, ranks[ok], best[ok], levels, (layers.min() - 0.5, layers.max() + 0.5))
+    _note(ax, 0.03, 0.97, _alignment_text(cell), va="top", ha="left")
+
+
+def _trend(ax, ranks, best, levels, span):
+    """The Theil-Sen line through the regions' preferred layers, ending inside ``span``."""
+    slope, intercept, *_ = stats.theilslopes(best, ranks)
+    ends = np.array([levels[0], levels[-1]], dtype=float)
+    if slope != 0:
+        # where the line leaves the layers, so that it ends inside the panel
+        inside = np.sort((np.asarray(span) - intercept) / slope)
+        ends = np.clip(ends, *inside)
+    ax.plot(ends, intercept + slope * ends, color="C3", lw=1.2, ls="--", zorder=1.5)
+
+
 def _alignment_text(cell):
+    """The region-level rho (recommended) and the pair-level tau, or why they are missing."""
+    rho, rho_p = float(cell[RECOMMENDED]), float(cell[f"{RECOMMENDED}_p"])
+    lines = [
+        alignment_undefined(cell) or f"{STATISTIC_NAMES[RECOMMENDED]} = {rho:.2f}, p = {rho_p:.3g}"
+    ]
     tau, tau_p = float(cell["alignment_tau"]), float(cell["alignment_tau_p"])
-    rho, rho_p = float(cell["alignment_rho"]), float(cell["alignment_rho_p"])
-    return f"τ = {tau:.2f}, p = {tau_p:.2g}\nρ = {rho:.2f}, p = {rho_p:.2g}"
+    if int(cell["n_pairs"]) == 0:
+        lines.append("no significant pairs")
+    elif np.isfinite(tau):
+        lines.append(f"{STATISTIC_NAMES['alignment_tau']} = {tau:.2f}, p = {tau_p:.3g}")
+    else:
+        lines.append(
+            f"{STATISTIC_NAMES['alignment_tau']} undefined: its {int(cell['n_pairs'])} "
+            "significant pairs share one rank or one layer"
+        )
+    return "\n".join(textwrap.fill(line, 34, subsequent_indent="  ") for line in lines)
