@@ -3,6 +3,7 @@
     snakemake --cores 8                                   # the default run (config/config.yaml)
     snakemake --cores 8 --configfile config/examples/X.yaml
     snakemake --report results/report.html                # HTML report of every figure
+    snakemake --profile profiles/slurm                    # on a SLURM cluster (README)
 
 Stages, one rule file each; every rule calls one brainnet function from a thin script.
 """
@@ -10,6 +11,7 @@ Stages, one rule file each; every rule calls one brainnet function from a thin s
 import os
 
 from brainnet.config import check_config, model_specs, targets
+from brainnet.io import remove_stale_temporaries
 from brainnet.models import check_weights_available
 
 
@@ -27,6 +29,9 @@ for _spec in model_specs(config).values():
     check_weights_available(_spec)
 
 RESULTS = config["results_dir"]
+# Each job's log (brainnet's messages and any traceback) and its time and peak memory.
+LOGS = f"{RESULTS}/logs"
+BENCHMARKS = f"{RESULTS}/benchmarks"
 
 # One BLAS/OpenMP thread per job unless a rule asks for more: Snakemake runs jobs in
 # parallel, and oversubscribed OpenBLAS threads spin against each other (see
@@ -41,6 +46,12 @@ wildcard_constraints:
     subject=r"[^/]+",
 
 report: "workflow/report/workflow.rst"
+
+
+# A run resumed after a kill: remove the hidden temporaries its killed jobs left. This runs
+# once per run, in the main process only, holding the workflow's lock.
+onstart:
+    remove_stale_temporaries(RESULTS, verbose=True)
 
 
 include: "workflow/rules/common.smk"

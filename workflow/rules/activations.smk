@@ -4,6 +4,10 @@ rule activations:
         stimuli=f"{RESULTS}/{{dataset}}/stimuli.nc",
     output:
         f"{RESULTS}/{{dataset}}/activations/{{model}}.nc",
+    log:
+        f"{LOGS}/activations/{{dataset}}/{{model}}.log",
+    benchmark:
+        f"{BENCHMARKS}/activations/{{dataset}}/{{model}}.tsv",
     params:
         model=lambda wc: config["models"][wc.model],
         extraction=config["extraction"],

@@ -5,6 +5,10 @@ rule encoding:
         responses=f"{RESULTS}/{{dataset}}/responses.nc",
     output:
         f"{RESULTS}/{{dataset}}/{{model}}/encoding.nc",
+    log:
+        f"{LOGS}/encoding/{{dataset}}/{{model}}.log",
+    benchmark:
+        f"{BENCHMARKS}/encoding/{{dataset}}/{{model}}.tsv",
     params:
         settings=config["encoding"],
         seed=config["seed"],

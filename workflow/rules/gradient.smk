@@ -4,6 +4,10 @@ rule gradient:
         f"{RESULTS}/{{dataset}}/{{model}}/{{method}}.nc",
     output:
         f"{RESULTS}/{{dataset}}/{{model}}/gradient_{{method}}.nc",
+    log:
+        f"{LOGS}/gradient/{{dataset}}/{{model}}_{{method}}.log",
+    benchmark:
+        f"{BENCHMARKS}/gradient/{{dataset}}/{{model}}_{{method}}.tsv",
     params:
         settings=config["gradient"],
         seed=config["seed"],
@@ -32,6 +36,10 @@ rule figures:
         ),
         svg=multiext(f"{RESULTS}/{{dataset}}/{{model}}/figures/", "heatmap_{method}.svg",
                      "gradient_{method}.svg"),
+    log:
+        f"{LOGS}/figures/{{dataset}}/{{model}}_{{method}}.log",
+    benchmark:
+        f"{BENCHMARKS}/figures/{{dataset}}/{{model}}_{{method}}.tsv",
     script:
         "../scripts/figures.py"
 
@@ -50,5 +58,9 @@ rule recovery:
             labels={"figure": "recovery", "method": "{method}"},
         ),
         svg=f"{RESULTS}/{{dataset}}/{{model}}/figures/recovery_{{method}}.svg",
+    log:
+        f"{LOGS}/recovery/{{dataset}}/{{model}}_{{method}}.log",
+    benchmark:
+        f"{BENCHMARKS}/recovery/{{dataset}}/{{model}}_{{method}}.tsv",
     script:
         "../scripts/recovery.py"

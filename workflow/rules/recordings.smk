@@ -7,6 +7,10 @@ rule simulate:
         ),
     output:
         directory(f"{RESULTS}/{{dataset}}/bids"),
+    log:
+        f"{LOGS}/simulate/{{dataset}}.log",
+    benchmark:
+        f"{BENCHMARKS}/simulate/{{dataset}}.tsv",
     params:
         recordings=lambda wc: recordings(wc.dataset),
         seed=config["seed"],
@@ -20,6 +24,10 @@ rule subject_responses:
         unpack(subject_inputs),
     output:
         f"{RESULTS}/{{dataset}}/responses/sub-{{subject}}.nc",
+    log:
+        f"{LOGS}/subject_responses/{{dataset}}/sub-{{subject}}.log",
+    benchmark:
+        f"{BENCHMARKS}/subject_responses/{{dataset}}/sub-{{subject}}.tsv",
     params:
         recordings=lambda wc: recordings(wc.dataset),
         preprocessing=config["preprocessing"],
@@ -38,6 +46,10 @@ rule responses:
         ],
     output:
         f"{RESULTS}/{{dataset}}/responses.nc",
+    log:
+        f"{LOGS}/responses/{{dataset}}.log",
+    benchmark:
+        f"{BENCHMARKS}/responses/{{dataset}}.tsv",
     params:
         recordings=lambda wc: recordings(wc.dataset),
     script:
@@ -50,6 +62,10 @@ rule brain_rdms:
         stimuli=f"{RESULTS}/{{dataset}}/stimuli.nc",
     output:
         f"{RESULTS}/{{dataset}}/brain_rdms.nc",
+    log:
+        f"{LOGS}/brain_rdms/{{dataset}}.log",
+    benchmark:
+        f"{BENCHMARKS}/brain_rdms/{{dataset}}.tsv",
     params:
         recordings=lambda wc: recordings(wc.dataset),
     script:
@@ -68,6 +84,10 @@ rule single_trials:
             category="{dataset}",
             labels={"figure": "single trials"},
         ),
+    log:
+        f"{LOGS}/single_trials/{{dataset}}.log",
+    benchmark:
+        f"{BENCHMARKS}/single_trials/{{dataset}}.tsv",
     params:
         recordings=lambda wc: recordings(wc.dataset),
         subject=lambda wc: dataset_subjects(wc.dataset)[0],

@@ -10,6 +10,10 @@ rule model_comparison:
             labels={"figure": "model comparison"},
         ),
         svg=f"{RESULTS}/{{dataset}}/figures/model_comparison.svg",
+    log:
+        f"{LOGS}/model_comparison/{{dataset}}.log",
+    benchmark:
+        f"{BENCHMARKS}/model_comparison/{{dataset}}.tsv",
     script:
         "../scripts/model_comparison.py"
 
@@ -22,5 +26,9 @@ rule summary:
                if recordings(name)["format"] == "synthetic"],
     output:
         report(f"{RESULTS}/summary.csv", caption="../report/summary.rst", category="summary"),
+    log:
+        f"{LOGS}/summary.log",
+    benchmark:
+        f"{BENCHMARKS}/summary.tsv",
     script:
         "../scripts/summary.py"

@@ -5,6 +5,10 @@ rule rsa:
         brain=lambda wc: brain_data(wc.dataset),
     output:
         f"{RESULTS}/{{dataset}}/{{model}}/rsa.nc",
+    log:
+        f"{LOGS}/rsa/{{dataset}}/{{model}}.log",
+    benchmark:
+        f"{BENCHMARKS}/rsa/{{dataset}}/{{model}}.tsv",
     params:
         settings=config["rsa"],
         seed=config["seed"],

@@ -2,6 +2,10 @@ rule stimuli:
     """The stimulus table of a dataset; images are written beside it when generated."""
     output:
         table=f"{RESULTS}/{{dataset}}/stimuli.nc",
+    log:
+        f"{LOGS}/stimuli/{{dataset}}.log",
+    benchmark:
+        f"{BENCHMARKS}/stimuli/{{dataset}}.tsv",
     params:
         settings=lambda wc: config["datasets"][wc.dataset]["stimuli"],
         image_dir=lambda wc: f"{RESULTS}/{wc.dataset}/stimuli",

@@ -2,6 +2,9 @@ from threadpoolctl import threadpool_limits
 
 from brainnet.encoding import fit_encoding
 from brainnet.io import read_dataset, write_netcdf
+from brainnet.log import log_to_file
+
+log_to_file(snakemake.log[0])
 
 with threadpool_limits(snakemake.threads):
     scores = fit_encoding(
