@@ -32,6 +32,11 @@ RESULTS = config["results_dir"]
 # Each job's log (brainnet's messages and any traceback) and its time and peak memory.
 LOGS = f"{RESULTS}/logs"
 BENCHMARKS = f"{RESULTS}/benchmarks"
+# Each rule's resources come from those benchmarks on the default run: peak memory
+# (max_rss, which Snakemake samples every 0.5 s, then every 30 s after 15 s) and CPU
+# time on one core, noted beside them. mem_mb (SLURM --mem) is about twice the peak
+# and at least 1000; runtime (minutes, SLURM --time) leaves room for a busy node.
+# For bigger data raise them in a profile (README, "On a cluster").
 
 # One BLAS/OpenMP thread per job unless a rule asks for more: Snakemake runs jobs in
 # parallel, and oversubscribed OpenBLAS threads spin against each other (see

@@ -14,6 +14,8 @@ rule encoding:
         seed=config["seed"],
     threads: 1
     resources:
-        mem_mb=6000,
+        # default run: 0.38 GB peak memory, 202 s CPU (alexnet; resnet18 158 s)
+        mem_mb=1500,
+        runtime=30,
     script:
         "../scripts/encoding.py"

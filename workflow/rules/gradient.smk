@@ -11,6 +11,10 @@ rule gradient:
     params:
         settings=config["gradient"],
         seed=config["seed"],
+    resources:
+        # default run: 0.17 GB peak memory, 4 s CPU
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/gradient.py"
 
@@ -40,6 +44,10 @@ rule figures:
         f"{LOGS}/figures/{{dataset}}/{{model}}_{{method}}.log",
     benchmark:
         f"{BENCHMARKS}/figures/{{dataset}}/{{model}}_{{method}}.tsv",
+    resources:
+        # default run: 0.21 GB peak memory, 10 s CPU
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/figures.py"
 
@@ -62,5 +70,9 @@ rule recovery:
         f"{LOGS}/recovery/{{dataset}}/{{model}}_{{method}}.log",
     benchmark:
         f"{BENCHMARKS}/recovery/{{dataset}}/{{model}}_{{method}}.tsv",
+    resources:
+        # default run: 0.20 GB peak memory, 6 s CPU
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/recovery.py"

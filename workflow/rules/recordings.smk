@@ -14,6 +14,10 @@ rule simulate:
     params:
         recordings=lambda wc: recordings(wc.dataset),
         seed=config["seed"],
+    resources:
+        # default run: 0.48 GB peak memory, 5 s CPU
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/simulate.py"
 
@@ -32,7 +36,9 @@ rule subject_responses:
         recordings=lambda wc: recordings(wc.dataset),
         preprocessing=config["preprocessing"],
     resources:
-        mem_mb=4000,
+        # default run: 0.54 GB peak memory, 34 s CPU (the largest of 4 subjects)
+        mem_mb=1500,
+        runtime=15,
     script:
         "../scripts/subject_responses.py"
 
@@ -52,6 +58,10 @@ rule responses:
         f"{BENCHMARKS}/responses/{{dataset}}.tsv",
     params:
         recordings=lambda wc: recordings(wc.dataset),
+    resources:
+        # default run: 0.19 GB peak memory, 4 s CPU
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/responses.py"
 
@@ -68,6 +78,10 @@ rule brain_rdms:
         f"{BENCHMARKS}/brain_rdms/{{dataset}}.tsv",
     params:
         recordings=lambda wc: recordings(wc.dataset),
+    resources:
+        # kriegeskorte92 example (no RDMs in the default run): 0.17 GB peak memory, 3 s CPU
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/brain_rdms.py"
 
@@ -91,5 +105,9 @@ rule single_trials:
     params:
         recordings=lambda wc: recordings(wc.dataset),
         subject=lambda wc: dataset_subjects(wc.dataset)[0],
+    resources:
+        # default run: 0.27 GB peak memory, 12 s CPU
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/single_trials.py"

@@ -14,6 +14,10 @@ rule model_comparison:
         f"{LOGS}/model_comparison/{{dataset}}.log",
     benchmark:
         f"{BENCHMARKS}/model_comparison/{{dataset}}.tsv",
+    resources:
+        # default run: 0.19 GB peak memory, 6 s CPU
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/model_comparison.py"
 
@@ -30,5 +34,9 @@ rule summary:
         f"{LOGS}/summary.log",
     benchmark:
         f"{BENCHMARKS}/summary.tsv",
+    resources:
+        # default run: 0.16 GB peak memory, 2 s CPU
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/summary.py"

@@ -10,5 +10,9 @@ rule stimuli:
         settings=lambda wc: config["datasets"][wc.dataset]["stimuli"],
         image_dir=lambda wc: f"{RESULTS}/{wc.dataset}/stimuli",
         seed=config["seed"],
+    resources:
+        # default run: 97 MB peak memory, 7 s CPU
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/stimuli.py"
