@@ -1,32 +1,3 @@
-from brainnet.gradient import model_pairs
-
-
-def comparison_pairs(dataset):
-    """The (model_a, model_b) pairs of a dataset's paired tests (config comparison.pairs)."""
-    models = dataset_models(config, dataset)
-    return model_pairs(
-        models,
-        config["comparison"]["pairs"],
-        control_of={name: config["models"][name].get("control_of") for name in models},
-        configured=list(config["models"]),
-    )
-
-
-def compared_models(dataset):
-    """The models that enter a dataset's paired tests, in config order."""
-    return list(dict.fromkeys(model for pair in comparison_pairs(dataset) for model in pair))
-
-
-def comparisons_of(dataset):
-    """The paired-comparison files of a dataset, one per method; none without pairs."""
-    if not comparison_pairs(dataset):
-        return []
-    return [
-        f"{RESULTS}/{dataset}/comparisons_{method}.nc"
-        for method in analyses(config["datasets"][dataset])
-    ]
-
-
 rule comparisons:
     """Paired tests between pairs of models of one dataset and method."""
     input:
@@ -44,6 +15,14 @@ rule comparisons:
         settings={k: v for k, v in config["comparison"].items() if k != "pairs"},
         ceiled=config["gradient"]["ceiled"],
         seed=config["seed"],
+    log:
+        f"{LOGS}/comparisons/{{dataset}}_{{method}}.log",
+    benchmark:
+        f"{BENCHMARKS}/comparisons/{{dataset}}_{{method}}.tsv",
+    resources:
+        # reduced run (2 models, 500 bootstrap and 500 permutations): about 16 s CPU
+        mem_mb=2000,
+        runtime=30,
     script:
         "../scripts/comparisons.py"
 
@@ -63,6 +42,14 @@ rule model_comparison:
         svg=f"{RESULTS}/{{dataset}}/figures/model_comparison.svg",
     params:
         alpha=config["gradient"]["alpha"],
+    log:
+        f"{LOGS}/model_comparison/{{dataset}}.log",
+    benchmark:
+        f"{BENCHMARKS}/model_comparison/{{dataset}}.tsv",
+    resources:
+        # default run: 0.19 GB peak memory, 6 s CPU
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/model_comparison.py"
 
@@ -78,6 +65,15 @@ rule summary:
                labels={"file": "summary.csv (download)"}),
         page=report(f"{RESULTS}/summary.html", caption="../report/summary.rst",
                     category="summary", labels={"file": "summary table"}),
+        report(f"{RESULTS}/summary.csv", caption="../report/summary.rst", category="summary"),
+    log:
+        f"{LOGS}/summary.log",
+    benchmark:
+        f"{BENCHMARKS}/summary.tsv",
+    resources:
+        # default run: 0.16 GB peak memory, 2 s CPU
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/summary.py"
 
@@ -89,5 +85,13 @@ rule comparison_table:
     output:
         report(f"{RESULTS}/comparisons.csv", caption="../report/comparisons.rst",
                category="summary"),
+    log:
+        f"{LOGS}/comparison_table.log",
+    benchmark:
+        f"{BENCHMARKS}/comparison_table.tsv",
+    resources:
+        # a table of a few thousand rows: seconds, well under 1 GB
+        mem_mb=1000,
+        runtime=10,
     script:
         "../scripts/comparison_table.py"

@@ -1,5 +1,8 @@
 from brainnet.io import read_dataset
+from brainnet.log import log_to_file
 from brainnet.report import comparison_table, write_summary
+
+log_to_file(snakemake.log[0])
 
 comparisons = {}
 for path in snakemake.input:

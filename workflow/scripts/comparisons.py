@@ -4,6 +4,9 @@ import xarray as xr
 
 from brainnet.gradient import compare_models
 from brainnet.io import read_dataset, write_netcdf
+from brainnet.log import log_to_file
+
+log_to_file(snakemake.log[0])
 
 wildcards = snakemake.wildcards
 # "<model>/<method>.nc" and "activations/<model>.nc"

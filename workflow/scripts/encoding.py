@@ -3,6 +3,9 @@ from threadpoolctl import threadpool_limits
 from brainnet.encoding import fit_encoding
 from brainnet.io import read_dataset, write_netcdf
 from brainnet.join import shared_stimuli
+from brainnet.log import log_to_file
+
+log_to_file(snakemake.log[0])
 
 responses = read_dataset(snakemake.input.responses)
 with threadpool_limits(snakemake.threads):

@@ -1,6 +1,9 @@
 from brainnet.gradient import channel_preferred_layers
 from brainnet.io import read_dataset
+from brainnet.log import log_to_file
 from brainnet.plots.brain import plot_glass_brain
+
+log_to_file(snakemake.log[0])
 
 gradient = read_dataset(snakemake.input.gradient)
 # each contact's preferred layer, with the significance the gradient counted

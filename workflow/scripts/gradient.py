@@ -1,5 +1,8 @@
 from brainnet.gradient import gradient_statistics
 from brainnet.io import read_dataset, write_netcdf
+from brainnet.log import log_to_file
+
+log_to_file(snakemake.log[0])
 
 wildcards = snakemake.wildcards
 gradient = gradient_statistics(

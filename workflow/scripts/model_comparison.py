@@ -1,7 +1,10 @@
 from pathlib import Path
 
 from brainnet.io import read_dataset
+from brainnet.log import log_to_file
 from brainnet.plots.results import plot_model_comparison
+
+log_to_file(snakemake.log[0])
 
 # one gradient per model and method: "<model>/gradient_<method>.nc"
 gradients = {

@@ -2,7 +2,10 @@ from threadpoolctl import threadpool_limits
 
 from brainnet.io import read_dataset, write_netcdf
 from brainnet.join import shared_stimuli
+from brainnet.log import log_to_file
 from brainnet.rsa import rsa_precomputed, rsa_scores
+
+log_to_file(snakemake.log[0])
 
 settings = {"seed": snakemake.params.seed, **snakemake.params.settings}
 if snakemake.params.precomputed:

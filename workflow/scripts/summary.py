@@ -2,7 +2,10 @@ from pathlib import Path
 
 from brainnet.datasets import ground_truth, planted_layers
 from brainnet.io import read_dataset
+from brainnet.log import log_to_file
 from brainnet.report import summary_table, write_summary, write_summary_page
+
+log_to_file(snakemake.log[0])
 
 gradients = {}
 for path in snakemake.input.gradients:
