@@ -107,6 +107,8 @@ def _check_space(nbytes: int, path: Path) -> None:
             f"disk full while writing ({nbytes / 2**20:.1f} MiB needed, {free / 2**20:.1f} free)",
             os.fspath(path),
         )
+
+
 def remove_stale_temporaries(folder: str | os.PathLike, *, verbose=None) -> list[Path]:
     """Remove the temporaries of killed writers anywhere under ``folder``.
 
