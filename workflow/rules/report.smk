@@ -65,7 +65,6 @@ rule summary:
                labels={"file": "summary.csv (download)"}),
         page=report(f"{RESULTS}/summary.html", caption="../report/summary.rst",
                     category="summary", labels={"file": "summary table"}),
-        report(f"{RESULTS}/summary.csv", caption="../report/summary.rst", category="summary"),
     log:
         f"{LOGS}/summary.log",
     benchmark:
