@@ -15,11 +15,20 @@ from brainnet.join import format_ids
 from brainnet.responses import RESPONSE_DIMS
 
 _ESTIMATORS = ("ridge", "pls")
+_TAILS = ("gpd", None)
 _TARGETS_SHOWN = 5
 
 
 def _check_settings(
-    estimator, n_folds, groups, alphas, n_permutations, fdr_alpha, pls_components
+    estimator,
+    n_folds,
+    groups,
+    alphas,
+    n_permutations,
+    fdr_alpha,
+    pls_components,
+    tail,
+    min_reliability,
 ) -> np.ndarray:
     if estimator not in _ESTIMATORS:
         raise ValueError(f"estimator must be one of {_ESTIMATORS}, got {estimator!r}")
@@ -34,6 +43,10 @@ def _check_settings(
         raise ValueError(f"groups must be None or a stimulus coordinate name, got {groups!r}")
     if not 0 < fdr_alpha < 1:
         raise ValueError(f"fdr_alpha must be in (0, 1), got {fdr_alpha!r}")
+    if tail not in _TAILS:
+        raise ValueError(f"tail must be one of {_TAILS}, got {tail!r}")
+    if not 0 <= min_reliability < 1:
+        raise ValueError(f"min_reliability must be in [0, 1), got {min_reliability!r}")
     return _check_alphas(alphas)
 
 
@@ -45,8 +58,8 @@ def _flat_targets(aligned: xr.Dataset) -> tuple[xr.DataArray, np.ndarray]:
     targets = response.values.reshape(response.sizes["stimulus"], -1).astype(np.float64)
     _check_targets(targets, template, "response")
     # Ridge and PLS predictions are affine-equivariant per target and r is
-    # invariant, so z-scoring changes no result but keeps the one-pass sums of
-    # _pearson_from_sums well conditioned for responses far from zero.
+    # invariant, so z-scoring changes no result but keeps the products of the
+    # solvers well conditioned for responses far from zero.
     return template, stats.zscore(targets, axis=0)
 
 

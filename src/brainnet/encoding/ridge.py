@@ -1,13 +1,14 @@
 """Ridge regression with a penalty per target, solved once per training fold.
 
-The standardised features of a training fold are decomposed once
+The scaled features of a training fold (see :mod:`brainnet.encoding.scaling`)
+are decomposed once
 (eigendecomposition of the Gram matrix when there are fewer stimuli than
 features, SVD otherwise), and from that one decomposition the exact
 leave-one-out errors of every alpha and every target follow by matrix
 products. The penalty is chosen per target inside the training fold, exactly
 as :class:`sklearn.linear_model.RidgeCV` with ``alpha_per_target=True`` does,
 and the held-out predictions equal :class:`sklearn.linear_model.Ridge` at the
-chosen penalty.
+chosen penalty on the same scaled features.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from scipy import linalg
 from brainnet.encoding import memory
 from brainnet.encoding.alphas import _check_alphas
 from brainnet.encoding.memory import _column_blocks
-from brainnet.encoding.scaling import _standardise
+from brainnet.encoding.scaling import _scale_features
 
 
 def fit_predict_ridge(
@@ -28,8 +29,9 @@ def fit_predict_ridge(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit ridge on one training set with a penalty per target; predict a test set.
 
-    The features are standardised on ``train`` (as
-    :class:`sklearn.preprocessing.StandardScaler`), an intercept is fitted, and
+    The features are centred on ``train`` and divided by one number, the square
+    root of their total variance over ``train`` (see
+    :mod:`brainnet.encoding.scaling`), an intercept is fitted, and
     each target's penalty minimises its exact leave-one-out squared error over
     ``train``, the criterion of :class:`sklearn.linear_model.RidgeCV` with
     ``alpha_per_target=True``.
@@ -68,7 +70,7 @@ def fit_predict_ridge(
 class _RidgeFold:
     """Ridge regression on one training fold, for any number of targets.
 
-    The training features are standardised and decomposed once; the
+    The training features are scaled and decomposed once; the
     leave-one-out errors of every alpha and the held-out predictions then cost
     only matrix products with the targets.
 
@@ -79,7 +81,7 @@ class _RidgeFold:
     """
 
     def __init__(self, train: np.ndarray, test: np.ndarray, alphas: np.ndarray):
-        x_train, x_test = _standardise(train, test)
+        x_train, x_test = _scale_features(train, test)
         n_train, n_features = x_train.shape
         self.alphas = alphas
         # With n_train <= n_features the eigenvectors of the Gram matrix span all
@@ -118,10 +120,22 @@ class _RidgeFold:
                 factor = linalg.cholesky(weighted, lower=False) * shrink
                 self.factors.append(np.asfortranarray(factor))
 
-    def hat_map(self, index: int) -> np.ndarray:
-        """The ``(n_test, n_train)`` map from centred training targets to held-out
-        predictions (less the training mean) at penalty ``alphas[index]``."""
-        return (self.test_proj / (self.eigvals + self.alphas[index])) @ self.basis.T
+    def centred_hat(self, index: int) -> np.ndarray:
+        """The ``(n_test, n_train)`` map from training targets to held-out predictions
+        less the training mean, at penalty ``alphas[index]``.
+
+        The centring of the training targets is folded into the map, ``H (I - 11'/n)``,
+        so a permuted fit is one product with the permuted targets.
+        """
+        hat = (self.test_proj / (self.eigvals + self.alphas[index])) @ self.basis.T
+        return hat - hat.mean(axis=1, keepdims=True)
+
+    def top_saturates(self) -> bool:
+        """Whether the largest penalty shrinks every direction alike (at least 1000
+        times the largest Gram eigenvalue): past it the predictions change only in
+        scale, which no correlation sees, so widening the grid upwards changes
+        nothing."""
+        return bool(self.alphas[-1] >= 1e3 * self.eigvals.max(initial=0.0))
 
     def fit_predict(self, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Choose each target's alpha by LOO and predict the held-out stimuli.
