@@ -213,11 +213,17 @@ def test_noise_ceiling_recovers_a_known_ceiling_and_ceiled_scores_stay_in_range(
         assert abs(np.median(reliability[group]) - value) < 0.05, value
         # the model reads the noiseless signal almost perfectly: ceiled r near 1
         assert 0.9 < np.nanmedian(ceiled[group]) < 1.03, value
-    # no reliability: below the floor for most channels, with the reason recorded,
-    # and never a ceiled score without a ceiling
+    # no reliability: below the floor (0.1, or significance: 0.174 for 300 stimuli)
+    # for all but a few channels, with the reason recorded, and never a ceiled score
+    # without a ceiling
     reason = scores["noise_ceiling_reason"].values.ravel()
     none = reliabilities == 0
-    assert np.mean(reason[none] == "reliability below min_reliability=0.1") > 0.6
+    assert np.mean(np.isnan(ceiling[none])) >= 0.9
+    below = reason[none & np.isnan(ceiling)]
+    assert set(below) <= {
+        "reliability below min_reliability=0.1",
+        "split-half r not significant (one-sided p > 0.05): reliability below 0.174",
+    }
     assert np.isnan(ceiled[np.isnan(ceiling)]).all()
     assert (reason[np.isfinite(ceiling)] == "ok").all()
     # within [-1, 1] up to the documented sampling error

@@ -109,8 +109,9 @@ def fit_encoding(
         ``n_permutations >= 250``; with fewer it does nothing. ``None``: plain
         permutation p-values.
     min_reliability : float
-        Reliability floor of the noise ceiling: below it ``noise_ceiling`` and
-        ``r_ceiled`` are NaN and ``noise_ceiling_reason`` says why (see
+        Reliability floor of the noise ceiling: below it, or where the
+        split-half correlation is not significantly positive, ``noise_ceiling``
+        and ``r_ceiled`` are NaN and ``noise_ceiling_reason`` says why (see
         :mod:`brainnet.encoding.ceiling`).
     verbose : bool | str | int | None
         Logging level for this call (see :func:`brainnet.log.set_log_level`);
@@ -142,7 +143,8 @@ def fit_encoding(
             Spearman-Brown corrected split-half reliability (see
             :func:`~brainnet.encoding.noise_ceiling`); NaN without ``split_half``.
         ``noise_ceiling`` (channel, band, window)
-            ``reliability`` where it reaches ``min_reliability``, else NaN.
+            ``reliability`` where it passes the floor (``min_reliability``
+            and significance), else NaN.
         ``noise_ceiling_reason`` (channel, band, window)
             ``"ok"``, or why ``noise_ceiling`` is NaN.
         ``r_ceiled``
@@ -321,7 +323,7 @@ def _describe(scores: xr.Dataset) -> None:
         "significant": "p_fdr <= fdr_alpha",
         "alpha": "ridge penalty, geometric median over folds of the per-fold choice",
         "reliability": "Spearman-Brown corrected split-half reliability, 2 r_sh / (1 + r_sh)",
-        "noise_ceiling": "reliability where it reaches min_reliability, else NaN",
+        "noise_ceiling": "reliability where it passes the floor, else NaN",
         "noise_ceiling_reason": "ok, or why noise_ceiling is NaN",
         "r_ceiled": "r / sqrt(noise_ceiling), r corrected for attenuation by noise",
     }
