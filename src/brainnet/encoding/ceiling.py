@@ -46,6 +46,11 @@ DEFAULT_MIN_RELIABILITY = 0.1
 _SIGNIFICANCE = 0.05
 
 
+def _check_min_reliability(min_reliability: float) -> None:
+    if not 0 <= min_reliability < 1:
+        raise ValueError(f"min_reliability must be in [0, 1), got {min_reliability!r}")
+
+
 def noise_ceiling(split_half: xr.DataArray) -> xr.DataArray:
     """Spearman-Brown corrected split-half reliability of the mean response.
 

@@ -15,20 +15,11 @@ from brainnet.join import format_ids
 from brainnet.responses import RESPONSE_DIMS
 
 _ESTIMATORS = ("ridge", "pls")
-_TAILS = ("gpd", None)
 _TARGETS_SHOWN = 5
 
 
 def _check_settings(
-    estimator,
-    n_folds,
-    groups,
-    alphas,
-    n_permutations,
-    fdr_alpha,
-    pls_components,
-    tail,
-    min_reliability,
+    estimator, n_folds, groups, alphas, n_permutations, fdr_alpha, pls_components
 ) -> np.ndarray:
     if estimator not in _ESTIMATORS:
         raise ValueError(f"estimator must be one of {_ESTIMATORS}, got {estimator!r}")
@@ -43,10 +34,6 @@ def _check_settings(
         raise ValueError(f"groups must be None or a stimulus coordinate name, got {groups!r}")
     if not 0 < fdr_alpha < 1:
         raise ValueError(f"fdr_alpha must be in (0, 1), got {fdr_alpha!r}")
-    if tail not in _TAILS:
-        raise ValueError(f"tail must be one of {_TAILS}, got {tail!r}")
-    if not 0 <= min_reliability < 1:
-        raise ValueError(f"min_reliability must be in [0, 1), got {min_reliability!r}")
     return _check_alphas(alphas)
 
 

@@ -19,11 +19,15 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from brainnet.encoding.alphas import _edge_shares, _fold_median, _warn_grid_edges
-from brainnet.encoding.ceiling import DEFAULT_MIN_RELIABILITY, _add_ceiling
+from brainnet.encoding.ceiling import (
+    DEFAULT_MIN_RELIABILITY,
+    _add_ceiling,
+    _check_min_reliability,
+)
 from brainnet.encoding.inputs import _check_settings, _flat_targets, _folds, _layer_features
 from brainnet.encoding.null import _p_values, _permutations, _score_ridge
 from brainnet.encoding.pls import _score_pls
-from brainnet.encoding.tail import _tail_p_values
+from brainnet.encoding.tail import _check_tail, _tail_p_values
 from brainnet.join import align_responses, layer_names
 from brainnet.log import logger, set_log_level
 from brainnet.responses import RESPONSE_DIMS
@@ -187,16 +191,10 @@ def fit_encoding(
     """
     with _log_level(verbose):
         alphas = _check_settings(
-            estimator,
-            n_folds,
-            groups,
-            alphas,
-            n_permutations,
-            fdr_alpha,
-            pls_components,
-            tail,
-            min_reliability,
+            estimator, n_folds, groups, alphas, n_permutations, fdr_alpha, pls_components
         )
+        _check_tail(tail)
+        _check_min_reliability(min_reliability)
         layers = layer_names(activations)
         aligned = align_responses(activations, responses)
         template, targets = _flat_targets(aligned)

@@ -45,6 +45,13 @@ _MAX_EXCEEDANCES = 10
 _TAIL_SHARE = 0.1
 #: Fewest null scores in the tail for a fit: 250 permutations at the share above.
 _MIN_TAIL = 25
+#: The accepted values of ``tail``.
+_TAILS = ("gpd", None)
+
+
+def _check_tail(tail: str | None) -> None:
+    if tail not in _TAILS:
+        raise ValueError(f"tail must be one of {_TAILS}, got {tail!r}")
 
 
 def _tail_p_values(r_all: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
