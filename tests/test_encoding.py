@@ -12,6 +12,7 @@ from sklearn.model_selection import KFold
 from sklearn.preprocessing import StandardScaler
 
 from brainnet.encoding import fit_encoding, fit_predict_ridge, noise_ceiling
+from brainnet.encoding.ridge import _RidgeFold
 from brainnet.io import read_dataset, write_netcdf
 from encoding_data import make_activations, make_responses
 
@@ -88,7 +89,8 @@ def test_fit_predict_ridge_equals_sklearn(n_features, factor_bytes, monkeypatch)
         # past the memory budget for triangular factors the residual form is used
         monkeypatch.setattr("brainnet.encoding.memory._FACTOR_BYTES", factor_bytes)
     rng = np.random.default_rng(n_features)
-    n_train, n_targets = 60, 40
+    # 130 targets: enough for the triangular factors to pay (>= 2 n_train)
+    n_train, n_targets = 60, 130
     scale = rng.uniform(0.5, 3, n_features)
     train = rng.standard_normal((n_train, n_features)) * scale + rng.uniform(-3, 3, n_features)
     test = rng.standard_normal((20, n_features)) * scale
@@ -97,6 +99,8 @@ def test_fit_predict_ridge_equals_sklearn(n_features, factor_bytes, monkeypatch)
     targets = 0.2 * train @ weights + noise + 4.0
 
     predictions, chosen = fit_predict_ridge(train, targets, test, ALPHAS)
+    fold = _RidgeFold(train, test, ALPHAS, n_targets)
+    assert bool(fold.factors) == (factor_bytes is None and n_features > n_train)
 
     # features divided by one scale s with penalty alpha = raw features with alpha s^2
     # (RidgeCV centres them itself)

@@ -69,8 +69,9 @@ def _score_ridge(
     chosen = np.empty((len(splits), targets.shape[1]), dtype=np.intp)
     saturated = np.empty(len(splits), dtype=bool)
     add_fold = null.add_refit if refit_alpha else null.add_fixed_alpha
+    n_columns = targets.shape[1] * (perms.shape[1] if refit_alpha else 1)
     for f, (train, test) in enumerate(splits):
-        fold = _RidgeFold(features[train], features[test], alphas)
+        fold = _RidgeFold(features[train], features[test], alphas, n_columns)
         chosen[f] = add_fold(fold, train, test)
         saturated[f] = fold.top_saturates()
     return null.r, chosen, saturated

@@ -59,7 +59,7 @@ def fit_predict_ridge(
             f"test {test.shape}"
         )
     alphas = _check_alphas(alphas)
-    fold = _RidgeFold(train, test, alphas)
+    fold = _RidgeFold(train, test, alphas, targets.shape[1])
     predictions = np.empty((test.shape[0], targets.shape[1]))
     best = np.empty(targets.shape[1], dtype=np.intp)
     for cols in _column_blocks(targets.shape[1], train.shape[0] + test.shape[0], len(alphas)):
@@ -72,7 +72,9 @@ class _RidgeFold:
 
     The training features are scaled and decomposed once; the
     leave-one-out errors of every alpha and the held-out predictions then cost
-    only matrix products with the targets.
+    only matrix products with the targets. ``n_columns`` is how many target
+    columns the fold will fit in all, which decides whether caching the
+    triangular factors pays.
 
     With ``K = U diag(lam) U'`` the Gram matrix of the centred features and
     ``G = K + alpha I``, the LOO error of ridge with an intercept is
@@ -80,7 +82,7 @@ class _RidgeFold:
     intercept-corrected formula of sklearn's ``_RidgeGCV``.
     """
 
-    def __init__(self, train: np.ndarray, test: np.ndarray, alphas: np.ndarray):
+    def __init__(self, train: np.ndarray, test: np.ndarray, alphas: np.ndarray, n_columns: int):
         x_train, x_test = _scale_features(train, test)
         n_train, n_features = x_train.shape
         self.alphas = alphas
@@ -99,9 +101,16 @@ class _RidgeFold:
         self.basis = basis
         self.eigvals = eigvals
         ones_proj = basis.sum(axis=0)
-        # The triangular factors hold n_alphas x n_train^2 floats; past the budget
-        # the residual form (twice the flops, nothing cached) takes over.
-        triangular = self.complete and len(alphas) * n_train**2 * 8 <= memory._FACTOR_BYTES
+        # The triangular factors hold n_alphas x n_train^2 floats and cost about
+        # 2.3 n_train^3 flops each; they save n_train^2 flops per column and alpha
+        # over the residual form, so they pay from about 2 n_train columns (the
+        # targets, times the permutations when penalties are refitted), and only
+        # within the memory budget.
+        triangular = (
+            self.complete
+            and n_columns >= 2 * n_train
+            and len(alphas) * n_train**2 * 8 <= memory._FACTOR_BYTES
+        )
         self.fits, self.inv_alpha_d, self.factors = [], [], []
         for alpha in alphas:
             shrink = alpha / (eigvals + alpha)
