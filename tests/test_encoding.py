@@ -12,64 +12,11 @@ from sklearn.model_selection import KFold
 from sklearn.preprocessing import StandardScaler
 
 from brainnet.encoding import fit_encoding, fit_predict_ridge, noise_ceiling
+from brainnet.encoding.ridge import _RidgeFold
 from brainnet.io import read_dataset, write_netcdf
+from encoding_data import make_activations, make_responses
 
 ALPHAS = np.logspace(-2, 5, 12)
-
-
-def make_activations(n_stimuli, sizes, seed=0, n_categories=5):
-    """Layers of random features, each partly a random mixture of the one before."""
-    rng = np.random.default_rng(seed)
-    data, previous = {}, None
-    for i, size in enumerate(sizes):
-        fresh = rng.standard_normal((n_stimuli, size))
-        if previous is not None:
-            mixed = previous @ rng.standard_normal((previous.shape[1], size))
-            fresh = 0.5 * stats.zscore(mixed, axis=0) + fresh
-        data[f"layer{i}"] = (("stimulus", f"feature_layer{i}"), fresh)
-        previous = fresh
-    coords = {
-        "stimulus_id": ("stimulus", [f"stim{i:03d}" for i in range(n_stimuli)]),
-        "category": ("stimulus", [f"cat{i % n_categories}" for i in range(n_stimuli)]),
-    }
-    return xr.Dataset(data, coords=coords, attrs={"layers": list(data), "model": "toy"})
-
-
-def make_responses(activations, sources, n_windows=2, snr=1.0, seed=1):
-    """One channel per entry of ``sources``: a linear readout of that layer plus
-    noise, or pure noise for ``None``."""
-    rng = np.random.default_rng(seed)
-    n = activations.sizes["stimulus"]
-    response = np.empty((n, len(sources), 1, n_windows))
-    for c, source in enumerate(sources):
-        for w in range(n_windows):
-            noise = rng.standard_normal(n)
-            if source is None:
-                response[:, c, 0, w] = noise
-            else:
-                features = activations[source].values
-                signal = stats.zscore(features @ rng.standard_normal(features.shape[1]))
-                response[:, c, 0, w] = snr * signal + noise
-    channels = [f"ch{c:02d}" for c in range(len(sources))]
-    return xr.Dataset(
-        {"response": (("stimulus", "channel", "band", "window"), 3.0 + 10.0 * response)},
-        coords={
-            "stimulus_id": ("stimulus", activations["stimulus_id"].values),
-            "channel": channels,
-            "subject": ("channel", ["sub-01"] * len(sources)),
-            "region": ("channel", [str(s) for s in sources]),
-            "region_rank": ("channel", np.arange(len(sources))),
-            "x": ("channel", np.zeros(len(sources))),
-            "y": ("channel", np.zeros(len(sources))),
-            "z": ("channel", np.full(len(sources), np.nan)),
-            "band": ["low_gamma"],
-            "fmin": ("band", [30.0]),
-            "fmax": ("band", [70.0]),
-            "window": [f"w{w}" for w in range(n_windows)],
-            "tmin": ("window", 0.1 * np.arange(n_windows)),
-            "tmax": ("window", 0.1 * np.arange(n_windows) + 0.2),
-        },
-    )
 
 
 @pytest.fixture(scope="module")
@@ -102,15 +49,16 @@ def test_planted_layer_is_significant_under_either_null(refit_alpha):
             assert significant.sel(layer=source).all(), f"channel {c} from {source}"
 
 
-def test_planted_layer_is_best_and_noise_is_not_significant(planted):
+def test_planted_layer_is_best_and_noise_is_rarely_significant(planted):
     sources, scores = planted
     best = scores["r"].idxmax("layer")
+    noise = [c for c, source in enumerate(sources) if source is None]
     for c, source in enumerate(sources):
-        channel = scores.isel(channel=c)
-        if source is None:
-            assert not channel["significant"].any(), f"noise channel {c} significant"
-        else:
+        if source is not None:
             assert (best.isel(channel=c) == source).all(), f"channel {c} from {source}"
+    # FDR 0.05 over 30 discoveries: at most one false one among the 48 noise tests
+    assert scores["significant"].sum() >= 20
+    assert scores["significant"].isel(channel=noise).sum() <= 1
 
 
 def test_output_layout_and_round_trip(planted, tmp_path):
@@ -121,11 +69,14 @@ def test_output_layout_and_round_trip(planted, tmp_path):
         assert coord in scores.coords
     assert scores.attrs["alphas"] == ALPHAS.tolist()
     assert set(np.unique(scores["alpha"])) <= set(ALPHAS)
-    # no split halves: no ceiling
+    # no split halves: no ceiling, and the reason says so
     assert scores["noise_ceiling"].isnull().all() and scores["r_ceiled"].isnull().all()
+    assert (scores["noise_ceiling_reason"] == "no split_half in the responses").all()
+    assert scores["p_tail"].dtype == bool
     back = read_dataset(write_netcdf(scores, tmp_path / "encoding.nc"))
     xr.testing.assert_allclose(back["r"], scores["r"])
-    assert back.attrs["groups"] is None
+    xr.testing.assert_equal(back["noise_ceiling_reason"], scores["noise_ceiling_reason"])
+    assert back.attrs["groups"] is None and back.attrs["tail"] == "gpd"
 
 
 @pytest.mark.parametrize(
@@ -138,7 +89,8 @@ def test_fit_predict_ridge_equals_sklearn(n_features, factor_bytes, monkeypatch)
         # past the memory budget for triangular factors the residual form is used
         monkeypatch.setattr("brainnet.encoding.memory._FACTOR_BYTES", factor_bytes)
     rng = np.random.default_rng(n_features)
-    n_train, n_targets = 60, 40
+    # 130 targets: enough for the triangular factors to pay (>= 2 n_train)
+    n_train, n_targets = 60, 130
     scale = rng.uniform(0.5, 3, n_features)
     train = rng.standard_normal((n_train, n_features)) * scale + rng.uniform(-3, 3, n_features)
     test = rng.standard_normal((20, n_features)) * scale
@@ -147,14 +99,17 @@ def test_fit_predict_ridge_equals_sklearn(n_features, factor_bytes, monkeypatch)
     targets = 0.2 * train @ weights + noise + 4.0
 
     predictions, chosen = fit_predict_ridge(train, targets, test, ALPHAS)
+    fold = _RidgeFold(train, test, ALPHAS, n_targets)
+    assert bool(fold.factors) == (factor_bytes is None and n_features > n_train)
 
-    scaler = StandardScaler().fit(train)
-    x_train, x_test = scaler.transform(train), scaler.transform(test)
-    ridge_cv = RidgeCV(alphas=ALPHAS, alpha_per_target=True).fit(x_train, targets)
-    np.testing.assert_array_equal(chosen, ridge_cv.alpha_)
+    # features divided by one scale s with penalty alpha = raw features with alpha s^2
+    # (RidgeCV centres them itself)
+    s2 = train.var(axis=0).sum()
+    ridge_cv = RidgeCV(alphas=ALPHAS * s2, alpha_per_target=True).fit(train, targets)
+    np.testing.assert_allclose(chosen, ridge_cv.alpha_ / s2, rtol=1e-12)
     assert np.unique(chosen).size >= 4, "the test problem should spread the choices"
     expected = np.column_stack(
-        [Ridge(alpha=a).fit(x_train, targets[:, t]).predict(x_test) for t, a in enumerate(chosen)]
+        [Ridge(alpha=a * s2).fit(train, targets[:, t]).predict(test) for t, a in enumerate(chosen)]
     )
     np.testing.assert_allclose(predictions, expected, rtol=0, atol=1e-6)
 
@@ -166,16 +121,16 @@ def test_fit_encoding_equals_sklearn_cross_validation():
     targets = responses["response"].values.reshape(60, -1)
     for layer in ("layer0", "layer1"):
         features = activations[layer].values
-        predictions = np.empty_like(targets)
+        r = np.zeros(targets.shape[1])
         fold_alphas = []
         for train, test in KFold(5, shuffle=True, random_state=7).split(features):
-            scaler = StandardScaler().fit(features[train])
-            model = RidgeCV(alphas=ALPHAS, alpha_per_target=True)
-            model.fit(scaler.transform(features[train]), targets[train])
-            predictions[test] = model.predict(scaler.transform(features[test]))
-            fold_alphas.append(model.alpha_)
-        r = [stats.pearsonr(predictions[:, t], targets[:, t])[0] for t in range(targets.shape[1])]
-        np.testing.assert_allclose(scores["r"].sel(layer=layer).values.ravel(), r, atol=1e-10)
+            s2 = features[train].var(axis=0).sum()
+            model = RidgeCV(alphas=ALPHAS * s2, alpha_per_target=True)
+            predictions = model.fit(features[train], targets[train]).predict(features[test])
+            fold_alphas.append(model.alpha_ / s2)
+            # the score: r within each held-out fold, averaged over folds
+            r += [stats.pearsonr(predictions[:, t], targets[test, t])[0] for t in range(len(r))]
+        np.testing.assert_allclose(scores["r"].sel(layer=layer).values.ravel(), r / 5, atol=1e-10)
         np.testing.assert_allclose(
             scores["alpha"].sel(layer=layer).values.ravel(), np.median(fold_alphas, axis=0)
         )
@@ -188,15 +143,18 @@ def test_pls_equals_sklearn_and_finds_strong_effect():
     scores = fit_encoding(
         activations, responses, estimator="pls", pls_components=5, n_permutations=49
     )
-    targets = responses["response"].values.reshape(60, -1)
+    targets = stats.zscore(responses["response"].values.reshape(60, -1), axis=0)
     features = activations["layer0"].values
-    predictions = np.empty_like(targets)
+    r = np.zeros(targets.shape[1])
     for train, test in KFold(5, shuffle=True, random_state=0).split(features):
-        scaler = StandardScaler().fit(features[train])
-        pls = PLSRegression(n_components=5).fit(scaler.transform(features[train]), targets[train])
-        predictions[test] = pls.predict(scaler.transform(features[test]))
-    r = [stats.pearsonr(predictions[:, t], targets[:, t])[0] for t in range(targets.shape[1])]
-    np.testing.assert_allclose(scores["r"].values.ravel(), r, atol=1e-10)
+        # centred, one scale for the layer, and no per-feature scaling inside PLS
+        scaler = StandardScaler(with_std=False).fit(features[train])
+        scale = np.sqrt(features[train].var(axis=0).sum())
+        x_train = scaler.transform(features[train]) / scale
+        pls = PLSRegression(n_components=5, scale=False).fit(x_train, targets[train])
+        predictions = pls.predict(scaler.transform(features[test]) / scale)
+        r += [stats.pearsonr(predictions[:, t], targets[test, t])[0] for t in range(len(r))]
+    np.testing.assert_allclose(scores["r"].values.ravel(), r / 5, atol=1e-10)
     assert scores["alpha"].isnull().all()
     assert (scores["p"].sel(channel="ch00") == 1 / 50).all()
 
@@ -233,10 +191,14 @@ def test_noise_ceiling_reproduces_spearman_brown():
     np.testing.assert_allclose(ceiling.values.ravel(), [2 * 0.6 / 1.6, 2 * -0.2 / 0.8])
 
     scores = fit_encoding(activations, responses, alphas=ALPHAS, n_permutations=0)
-    np.testing.assert_allclose(scores["noise_ceiling"].values.ravel(), [0.75, -0.5])
+    np.testing.assert_allclose(scores["reliability"].values.ravel(), [0.75, -0.5])
     ceiled = scores["r_ceiled"].isel(channel=0)
     np.testing.assert_allclose(ceiled, scores["r"].isel(channel=0) / np.sqrt(0.75))
+    # below the reliability floor: no ceiling, no ceiled score, and the reason
+    assert scores["noise_ceiling"].isel(channel=1).isnull().all()
     assert scores["r_ceiled"].isel(channel=1).isnull().all()
+    reasons = scores["noise_ceiling_reason"].values.ravel().tolist()
+    assert reasons == ["ok", "reliability below min_reliability=0.1"]
 
 
 def test_grouped_folds_test_generalisation_to_unseen_categories():
@@ -329,6 +291,8 @@ def test_bad_input_is_refused_naming_the_culprit(change, message):
         ({"alphas": [1.0, -1.0]}, "alphas"),
         ({"n_permutations": 2.5}, "n_permutations"),
         ({"fdr_alpha": 1.5}, "fdr_alpha"),
+        ({"tail": "pareto"}, "tail must be one of"),
+        ({"min_reliability": 1.0}, "min_reliability"),
         ({"groups": "category", "n_folds": 6}, "5 distinct values, fewer than n_folds=6"),
     ],
 )

@@ -45,8 +45,8 @@ def _flat_targets(aligned: xr.Dataset) -> tuple[xr.DataArray, np.ndarray]:
     targets = response.values.reshape(response.sizes["stimulus"], -1).astype(np.float64)
     _check_targets(targets, template, "response")
     # Ridge and PLS predictions are affine-equivariant per target and r is
-    # invariant, so z-scoring changes no result but keeps the one-pass sums of
-    # _pearson_from_sums well conditioned for responses far from zero.
+    # invariant, so z-scoring changes no result but keeps the products of the
+    # solvers well conditioned for responses far from zero.
     return template, stats.zscore(targets, axis=0)
 
 

@@ -1,19 +1,31 @@
 """The permutation null of the encoding scores.
 
 The stimulus labels of the responses are permuted; the same permutations
-serve every layer and target. For ridge, permuted responses are extra targets
-for the decomposition of each training fold, which is what makes 1,000
-permutations affordable: either each permuted target keeps the penalty chosen
-for it on the real data (one precomputed hat map per penalty), or penalties
-are chosen afresh by leave-one-out in every permutation (``refit_alpha``).
+serve every layer and target, and every permuted target is scored exactly as
+the observed one (r per fold, averaged over folds; see
+:mod:`brainnet.encoding.pearson`). For ridge, permuted responses are extra
+targets for the decomposition of each training fold, which is what makes
+1,000 permutations affordable: either each permuted target keeps the penalty
+chosen for it on the real data (one hat map per penalty), or penalties are
+chosen afresh by leave-one-out in every permutation (``refit_alpha``).
+
+With a fixed penalty a permuted fit is linear in the responses: permuting the
+training responses is the same as scattering the columns of the fold's hat
+map (the training mean folded in) to the permuted stimuli, so a block of
+permutations is one matrix product with the unpermuted responses, and no
+``n_train x n_permutations x n_targets`` array of permuted responses is
+gathered. This pays where many targets share a penalty; for a few targets
+the permuted responses are gathered instead, whichever moves less memory.
+Blocks of permutations and of targets keep the working memory within
+:data:`brainnet.encoding.memory._BLOCK_BYTES`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from brainnet.encoding.memory import _column_blocks, _permutation_blocks
-from brainnet.encoding.pearson import _accumulate, _pearson_from_sums
+from brainnet.encoding.memory import _column_blocks, _null_blocks
+from brainnet.encoding.pearson import _fold_r
 from brainnet.encoding.ridge import _RidgeFold
 
 
@@ -41,83 +53,115 @@ def _score_ridge(
     perms: np.ndarray,
     alphas: np.ndarray,
     refit_alpha: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold r for the observed and every permuted target, ridge.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Held-out r for the observed and every permuted target, ridge.
 
     Each training fold is decomposed once; the observed and permuted targets
-    are then fitted by :meth:`_NullSums.add_refit` or
-    :meth:`_NullSums.add_fixed_alpha` (see ``refit_alpha`` of
+    are then fitted by :meth:`_NullScores.add_refit` or
+    :meth:`_NullScores.add_fixed_alpha` (see ``refit_alpha`` of
     :func:`~brainnet.encoding.fit_encoding`). Returns r ``(n_perms + 1,
-    n_targets)`` (row ``k`` is permutation ``k``, row 0 the identity) and the
-    chosen alpha index ``(n_folds, n_targets)`` of the observed targets.
+    n_targets)`` (row ``k`` is permutation ``k``, row 0 the identity), the
+    chosen alpha index ``(n_folds, n_targets)`` of the observed targets, and
+    per fold whether the grid's top penalty saturates
+    (:meth:`_RidgeFold.top_saturates`).
     """
-    null = _NullSums(targets, perms)
+    null = _NullScores(targets, perms, len(splits))
     chosen = np.empty((len(splits), targets.shape[1]), dtype=np.intp)
+    saturated = np.empty(len(splits), dtype=bool)
     add_fold = null.add_refit if refit_alpha else null.add_fixed_alpha
+    n_columns = targets.shape[1] * (perms.shape[1] if refit_alpha else 1)
     for f, (train, test) in enumerate(splits):
-        fold = _RidgeFold(features[train], features[test], alphas)
+        fold = _RidgeFold(features[train], features[test], alphas, n_columns)
         chosen[f] = add_fold(fold, train, test)
-    return null.pearson(), chosen
+        saturated[f] = fold.top_saturates()
+    return null.r, chosen, saturated
 
 
-class _NullSums:
-    """Out-of-fold sums of ridge predictions for the observed and permuted targets.
+class _NullScores:
+    """Held-out r of the observed and permuted targets, averaged over folds as they
+    are added.
 
-    ``sums[:, k, t]`` holds the sums of p, p^2 and p*y (see
-    :mod:`brainnet.encoding.pearson`) of target ``t`` under permutation ``k``
-    (column ``k`` of ``perms``; 0 is the identity), added fold by fold.
+    ``r[k, t]`` is the score of target ``t`` under permutation ``k`` (column ``k``
+    of ``perms``; 0 is the identity).
     """
 
-    def __init__(self, targets: np.ndarray, perms: np.ndarray):
+    def __init__(self, targets: np.ndarray, perms: np.ndarray, n_folds: int):
         self.targets = targets
         self.perms = perms
-        self.sums = np.zeros((3, perms.shape[1], targets.shape[1]))
-
-    def pearson(self) -> np.ndarray:
-        """r ``(n_perms + 1, n_targets)`` over all folds added so far."""
-        r = _pearson_from_sums(self.sums.reshape(3, -1), self.targets)
-        return r.reshape(self.perms.shape[1], self.targets.shape[1])
+        self.weight = 1.0 / n_folds
+        self.r = np.zeros((perms.shape[1], targets.shape[1]))
 
     def add_refit(self, fold: _RidgeFold, train: np.ndarray, test: np.ndarray) -> np.ndarray:
         """Add one fold with every penalty chosen afresh by leave-one-out, for the
         observed and each permuted target alike; return the observed choices.
 
-        Column ``k * n_targets + t`` of the flattened sums is target ``t`` under
+        Column ``k * n_targets + t`` of the flattened scores is target ``t`` under
         permutation ``k``; the columns are fitted in blocks.
         """
-        targets, perms, sums = self.targets, self.perms, self.sums
+        targets, perms = self.targets, self.perms
         n_stimuli, n_targets = targets.shape
-        flat = sums.reshape(3, -1)  # a view: the blocks add into ``sums``
+        flat = self.r.reshape(-1)  # a view: the blocks add into ``r``
         chosen = np.empty(n_targets, dtype=np.intp)
         perm_train, perm_test = perms[train], perms[test]
-        for cols in _column_blocks(flat.shape[1], n_stimuli, len(fold.alphas)):
+        for cols in _column_blocks(flat.size, n_stimuli, len(fold.alphas)):
             perm, target = np.divmod(np.arange(cols.start, cols.stop), n_targets)
             predictions, best = fold.fit_predict(targets[perm_train[:, perm], target])
-            _accumulate(flat[:, cols], predictions, targets[perm_test[:, perm], target])
-            observed = perm == 0
-            chosen[target[observed]] = best[observed]
+            observed = targets[perm_test[:, perm], target]
+            flat[cols] += self.weight * _fold_r(predictions, observed)
+            identity = perm == 0
+            chosen[target[identity]] = best[identity]
         return chosen
 
     def add_fixed_alpha(self, fold: _RidgeFold, train: np.ndarray, test: np.ndarray) -> np.ndarray:
         """Add one fold with each permuted target fitted at the penalty chosen for
         it on the real data; return those choices.
 
-        A ridge prediction at a fixed penalty is linear in the training targets,
-        so the permuted fits of all targets sharing a penalty are one product with
-        that penalty's hat map, done for blocks of permutations at a time.
+        The permuted fits of all targets sharing a penalty come from that penalty's
+        centred hat map (see :func:`_permuted_fits`), for blocks of permutations
+        and targets at a time.
         """
-        targets, perms, sums = self.targets, self.perms, self.sums
+        targets, perms = self.targets, self.perms
         predictions, chosen = fold.fit_predict(targets[train])
-        _accumulate(sums[:, 0], predictions, targets[test])
+        self.r[0] += self.weight * _fold_r(predictions, targets[test])
+        n_stimuli, n_perms = perms.shape
         for index in np.unique(chosen):
             columns = np.flatnonzero(chosen == index)
-            hat, sub = fold.hat_map(index), targets[:, columns]
-            for block in _permutation_blocks(perms.shape[1], len(train), len(columns)):
-                y_train = sub[perms[train, block]]  # (n_train, n_block, n_columns)
-                y_test = sub[perms[test, block]]
-                mean = y_train.mean(axis=0)
-                predicted = np.tensordot(hat, y_train - mean, axes=1) + mean
-                sums[0, block][:, columns] += predicted.sum(axis=0)
-                sums[1, block][:, columns] += np.einsum("ikj,ikj->kj", predicted, predicted)
-                sums[2, block][:, columns] += np.einsum("ikj,ikj->kj", predicted, y_test)
+            hat = fold.centred_hat(index)
+            scatter = len(test) * n_stimuli <= len(train) * len(columns)
+            n_block, n_cols = _null_blocks(
+                n_perms,
+                8 * (len(test) * n_stimuli if scatter else 0),
+                8 * (4 * len(test) + (0 if scatter else len(train))),
+                len(columns),
+            )
+            for start in range(1, n_perms, n_block):
+                block = slice(start, min(start + n_block, n_perms))
+                maps = _permuted_hats(hat, perms[train, block], n_stimuli) if scatter else None
+                for first in range(0, len(columns), n_cols):
+                    cols = columns[first : first + n_cols]
+                    sub = targets[:, cols]
+                    if scatter:
+                        predicted = (maps @ sub).reshape(len(test), -1, len(cols))
+                    else:
+                        predicted = np.tensordot(hat, sub[perms[train, block]], axes=1)
+                    observed = sub[perms[test, block]]  # (n_test, n_block, n_cols)
+                    self.r[block, cols] += self.weight * _fold_r(predicted, observed)
         return chosen
+
+
+def _permuted_hats(hat: np.ndarray, train_perms: np.ndarray, n_stimuli: int) -> np.ndarray:
+    """The hat map of each permutation from the unpermuted responses, stacked:
+    ``(n_test * n_block, n_stimuli)``, row ``i * n_block + k`` for held-out stimulus
+    ``i`` under permutation ``k``.
+
+    Permutation ``k`` feeds stimulus ``train_perms[j, k]`` to training position
+    ``j``, so its map has column ``j`` of ``hat`` at column ``train_perms[j, k]``
+    and zeros elsewhere: a gather of ``hat``'s columns (and a zero column) by the
+    inverse permutation.
+    """
+    n_test, n_train = hat.shape
+    n_block = train_perms.shape[1]
+    position = np.full((n_block, n_stimuli), n_train)  # n_train: the zero column
+    np.put_along_axis(position, train_perms.T, np.arange(n_train)[None], axis=1)
+    padded = np.hstack([hat, np.zeros((n_test, 1))])
+    return padded[:, position].reshape(n_test * n_block, n_stimuli)

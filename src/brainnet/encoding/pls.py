@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.cross_decomposition import PLSRegression
 
-from brainnet.encoding.pearson import _accumulate, _pearson_from_sums
-from brainnet.encoding.scaling import _standardise
+from brainnet.encoding.pearson import _fold_r
+from brainnet.encoding.scaling import _scale_features
 from brainnet.log import logger
 
 
@@ -17,15 +17,16 @@ def _score_pls(
     perms: np.ndarray,
     n_components: int,
 ) -> np.ndarray:
-    """Out-of-fold r ``(n_perms + 1, n_targets)`` of PLS regression.
+    """Held-out r ``(n_perms + 1, n_targets)`` of PLS regression.
 
     PLS fits all targets jointly (its components depend on every target), so
-    each permutation is a separate fit on the same standardised features.
+    each permutation is a separate fit on the same scaled features (see
+    :mod:`brainnet.encoding.scaling`; ``scale=False``, so that PLS does not
+    standardise them per feature again).
     """
-    n_targets = targets.shape[1]
-    sums = np.zeros((3, perms.shape[1] * n_targets))
+    r = np.zeros((perms.shape[1], targets.shape[1]))
     for train, test in splits:
-        x_train, x_test = _standardise(features[train], features[test])
+        x_train, x_test = _scale_features(features[train], features[test])
         n_comp = min(n_components, *x_train.shape)
         if n_comp < n_components:
             logger.info(
@@ -34,8 +35,7 @@ def _score_pls(
                 x_train.shape,
             )
         for k in range(perms.shape[1]):
-            pls = PLSRegression(n_components=n_comp, scale=True)
+            pls = PLSRegression(n_components=n_comp, scale=False)
             pls.fit(x_train, targets[perms[train, k]])
-            cols = slice(k * n_targets, (k + 1) * n_targets)
-            _accumulate(sums[:, cols], pls.predict(x_test), targets[perms[test, k]])
-    return _pearson_from_sums(sums, targets).reshape(perms.shape[1], n_targets)
+            r[k] += _fold_r(pls.predict(x_test), targets[perms[test, k]]) / len(splits)
+    return r

@@ -1,13 +1,14 @@
 """Ridge regression with a penalty per target, solved once per training fold.
 
-The standardised features of a training fold are decomposed once
+The scaled features of a training fold (see :mod:`brainnet.encoding.scaling`)
+are decomposed once
 (eigendecomposition of the Gram matrix when there are fewer stimuli than
 features, SVD otherwise), and from that one decomposition the exact
 leave-one-out errors of every alpha and every target follow by matrix
 products. The penalty is chosen per target inside the training fold, exactly
 as :class:`sklearn.linear_model.RidgeCV` with ``alpha_per_target=True`` does,
 and the held-out predictions equal :class:`sklearn.linear_model.Ridge` at the
-chosen penalty.
+chosen penalty on the same scaled features.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from scipy import linalg
 from brainnet.encoding import memory
 from brainnet.encoding.alphas import _check_alphas
 from brainnet.encoding.memory import _column_blocks
-from brainnet.encoding.scaling import _standardise
+from brainnet.encoding.scaling import _scale_features
 
 
 def fit_predict_ridge(
@@ -28,8 +29,9 @@ def fit_predict_ridge(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit ridge on one training set with a penalty per target; predict a test set.
 
-    The features are standardised on ``train`` (as
-    :class:`sklearn.preprocessing.StandardScaler`), an intercept is fitted, and
+    The features are centred on ``train`` and divided by one number, the square
+    root of their total variance over ``train`` (see
+    :mod:`brainnet.encoding.scaling`), an intercept is fitted, and
     each target's penalty minimises its exact leave-one-out squared error over
     ``train``, the criterion of :class:`sklearn.linear_model.RidgeCV` with
     ``alpha_per_target=True``.
@@ -57,7 +59,7 @@ def fit_predict_ridge(
             f"test {test.shape}"
         )
     alphas = _check_alphas(alphas)
-    fold = _RidgeFold(train, test, alphas)
+    fold = _RidgeFold(train, test, alphas, targets.shape[1])
     predictions = np.empty((test.shape[0], targets.shape[1]))
     best = np.empty(targets.shape[1], dtype=np.intp)
     for cols in _column_blocks(targets.shape[1], train.shape[0] + test.shape[0], len(alphas)):
@@ -68,9 +70,11 @@ def fit_predict_ridge(
 class _RidgeFold:
     """Ridge regression on one training fold, for any number of targets.
 
-    The training features are standardised and decomposed once; the
+    The training features are scaled and decomposed once; the
     leave-one-out errors of every alpha and the held-out predictions then cost
-    only matrix products with the targets.
+    only matrix products with the targets. ``n_columns`` is how many target
+    columns the fold will fit in all, which decides whether caching the
+    triangular factors pays.
 
     With ``K = U diag(lam) U'`` the Gram matrix of the centred features and
     ``G = K + alpha I``, the LOO error of ridge with an intercept is
@@ -78,8 +82,8 @@ class _RidgeFold:
     intercept-corrected formula of sklearn's ``_RidgeGCV``.
     """
 
-    def __init__(self, train: np.ndarray, test: np.ndarray, alphas: np.ndarray):
-        x_train, x_test = _standardise(train, test)
+    def __init__(self, train: np.ndarray, test: np.ndarray, alphas: np.ndarray, n_columns: int):
+        x_train, x_test = _scale_features(train, test)
         n_train, n_features = x_train.shape
         self.alphas = alphas
         # With n_train <= n_features the eigenvectors of the Gram matrix span all
@@ -97,9 +101,16 @@ class _RidgeFold:
         self.basis = basis
         self.eigvals = eigvals
         ones_proj = basis.sum(axis=0)
-        # The triangular factors hold n_alphas x n_train^2 floats; past the budget
-        # the residual form (twice the flops, nothing cached) takes over.
-        triangular = self.complete and len(alphas) * n_train**2 * 8 <= memory._FACTOR_BYTES
+        # The triangular factors hold n_alphas x n_train^2 floats and cost about
+        # 2.3 n_train^3 flops each; they save n_train^2 flops per column and alpha
+        # over the residual form, so they pay from about 2 n_train columns (the
+        # targets, times the permutations when penalties are refitted), and only
+        # within the memory budget.
+        triangular = (
+            self.complete
+            and n_columns >= 2 * n_train
+            and len(alphas) * n_train**2 * 8 <= memory._FACTOR_BYTES
+        )
         self.fits, self.inv_alpha_d, self.factors = [], [], []
         for alpha in alphas:
             shrink = alpha / (eigvals + alpha)
@@ -118,10 +129,22 @@ class _RidgeFold:
                 factor = linalg.cholesky(weighted, lower=False) * shrink
                 self.factors.append(np.asfortranarray(factor))
 
-    def hat_map(self, index: int) -> np.ndarray:
-        """The ``(n_test, n_train)`` map from centred training targets to held-out
-        predictions (less the training mean) at penalty ``alphas[index]``."""
-        return (self.test_proj / (self.eigvals + self.alphas[index])) @ self.basis.T
+    def centred_hat(self, index: int) -> np.ndarray:
+        """The ``(n_test, n_train)`` map from training targets to held-out predictions
+        less the training mean, at penalty ``alphas[index]``.
+
+        The centring of the training targets is folded into the map, ``H (I - 11'/n)``,
+        so a permuted fit is one product with the permuted targets.
+        """
+        hat = (self.test_proj / (self.eigvals + self.alphas[index])) @ self.basis.T
+        return hat - hat.mean(axis=1, keepdims=True)
+
+    def top_saturates(self) -> bool:
+        """Whether the largest penalty shrinks every direction alike (at least 1000
+        times the largest Gram eigenvalue): past it the predictions change only in
+        scale, which no correlation sees, so widening the grid upwards changes
+        nothing."""
+        return bool(self.alphas[-1] >= 1e3 * self.eigvals.max(initial=0.0))
 
     def fit_predict(self, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Choose each target's alpha by LOO and predict the held-out stimuli.

@@ -18,11 +18,16 @@ import xarray as xr
 from scipy import stats
 from tqdm.auto import tqdm
 
-from brainnet.encoding.alphas import _fold_median, _log_grid_edges
-from brainnet.encoding.ceiling import _add_ceiling
+from brainnet.encoding.alphas import _edge_shares, _fold_median, _warn_grid_edges
+from brainnet.encoding.ceiling import (
+    DEFAULT_MIN_RELIABILITY,
+    _add_ceiling,
+    _check_min_reliability,
+)
 from brainnet.encoding.inputs import _check_settings, _flat_targets, _folds, _layer_features
 from brainnet.encoding.null import _p_values, _permutations, _score_ridge
 from brainnet.encoding.pls import _score_pls
+from brainnet.encoding.tail import _check_tail, _tail_p_values
 from brainnet.join import align_responses, layer_names
 from brainnet.log import logger, set_log_level
 from brainnet.responses import RESPONSE_DIMS
@@ -41,6 +46,8 @@ def fit_encoding(
     fdr_alpha: float = 0.05,
     pls_components: int = 25,
     refit_alpha: bool = False,
+    tail: str | None = "gpd",
+    min_reliability: float = DEFAULT_MIN_RELIABILITY,
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
     """Fit cross-validated encoding models from every layer to every target.
@@ -69,8 +76,13 @@ def fit_encoding(
         are kept together in one fold, so that the model is tested on unseen
         groups. ``None`` splits stimuli freely.
     alphas : sequence of float | None
-        Ridge penalties to choose from; ``None`` uses
-        :data:`~brainnet.encoding.DEFAULT_ALPHAS`.
+        Ridge penalties to choose from, on features centred and scaled to unit
+        total variance (see :mod:`brainnet.encoding.scaling`): a penalty is
+        about the noise to signal variance ratio of the response. ``None``
+        uses :data:`~brainnet.encoding.DEFAULT_ALPHAS`. When more than 10% of
+        a layer's fold choices sit on an edge of the grid that matters (see
+        :mod:`brainnet.encoding.alphas`), one warning naming
+        ``encoding.alphas`` lists the layers.
     n_permutations : int
         Number of permutations of the stimulus labels of the responses. The
         same permutations serve every layer and target. ``0`` skips the test
@@ -92,6 +104,19 @@ def fit_encoding(
         penalties are chosen afresh by leave-one-out in every permutation, the
         exact null of the whole procedure including the selection, at about
         the cost of the observed fit per permutation.
+    tail : ``"gpd"`` | None
+        ``"gpd"`` (default): where fewer than 10 permuted scores exceed the
+        observed one, ``p`` comes from a generalised Pareto fit of the tail of
+        the target's permutation null (shape clipped at 0, conservative; see
+        :mod:`brainnet.encoding.tail`), so that p-values below the permutation
+        floor ``1 / (1 + n_permutations)`` can pass FDR over many tests. Needs
+        ``n_permutations >= 250``; with fewer it does nothing. ``None``: plain
+        permutation p-values.
+    min_reliability : float
+        Reliability floor of the noise ceiling: below it, or where the
+        split-half correlation is not significantly positive, ``noise_ceiling``
+        and ``r_ceiled`` are NaN and ``noise_ceiling_reason`` says why (see
+        :mod:`brainnet.encoding.ceiling`).
     verbose : bool | str | int | None
         Logging level for this call (see :func:`brainnet.log.set_log_level`);
         a progress bar over layers is shown at ``"info"`` and below.
@@ -103,23 +128,32 @@ def fit_encoding(
         window coordinates of ``responses`` and ``layer_index``:
 
         ``r``
-            Pearson correlation between the out-of-fold predictions of all
-            stimuli and the responses.
+            Held-out Pearson r: the correlation between the predictions and
+            the responses of each outer fold's held-out stimuli, averaged
+            over folds (see :mod:`brainnet.encoding.pearson`). Its null is
+            centred on 0.
         ``p``
-            Permutation p-value, ``(1 + #{r_null >= r}) / (1 + n_permutations)``.
+            Permutation p-value, ``(1 + #{r_null >= r}) / (1 + n_permutations)``,
+            or the tail fit's where ``p_tail``.
+        ``p_tail``
+            Whether ``p`` comes from the tail fit (see ``tail``).
         ``p_fdr``, ``significant``
             Benjamini-Hochberg adjusted p over all layers, channels, bands and
             windows, and ``p_fdr <= fdr_alpha``.
         ``alpha``
             Ridge penalty: geometric median over folds of the per-fold choice
             (a grid value when ``n_folds`` is odd); NaN for PLS.
-        ``noise_ceiling`` (channel, band, window)
+        ``reliability`` (channel, band, window)
             Spearman-Brown corrected split-half reliability (see
             :func:`~brainnet.encoding.noise_ceiling`); NaN without ``split_half``.
+        ``noise_ceiling`` (channel, band, window)
+            ``reliability`` where it passes the floor (``min_reliability``
+            and significance), else NaN.
+        ``noise_ceiling_reason`` (channel, band, window)
+            ``"ok"``, or why ``noise_ceiling`` is NaN.
         ``r_ceiled``
             ``r / sqrt(noise_ceiling)``: the correlation corrected for
-            attenuation by measurement noise; NaN where the reliability is not
-            positive or unknown.
+            attenuation by measurement noise; NaN where ``noise_ceiling`` is.
         ``responsive``
             Copied from ``responses`` when present.
 
@@ -132,11 +166,11 @@ def fit_encoding(
 
     Notes
     -----
-    ``r`` pools the out-of-fold predictions of all folds (as
-    :func:`sklearn.model_selection.cross_val_predict`). Under the null it is
-    biased below zero, because each fold's intercept is the training mean,
-    which moves away from the held-out responses; the permutation null carries
-    the same bias, so ``p`` is exact.
+    ``r`` is averaged over folds rather than computed on the pooled
+    out-of-fold predictions, whose r is biased below zero under the null
+    (each fold's intercept, the training mean, moves opposite to the held-out
+    mean; see :mod:`brainnet.encoding.pearson`). The permutation null scores
+    every permuted target the same way.
 
     The correction ``r / sqrt(noise_ceiling)`` is Spearman's correction for
     attenuation: the reliability is the squared correlation between the
@@ -147,16 +181,20 @@ def fit_encoding(
 
     Permutations reuse each fold's decomposition: with ``refit_alpha`` they
     are extra columns of the same leave-one-out products, without it they go
-    through the fold's hat map of the chosen penalty (see ``refit_alpha``).
-    PLS refits once per permutation and fold. Memory per layer is about
-    ``4 (1 + n_permutations) n_targets`` floats for the null sums, plus
-    ``len(alphas) n_train^2`` floats for the per-fold factors (capped; see
+    through the fold's hat map of the chosen penalty, one matrix product per
+    block of permutations (see :mod:`brainnet.encoding.null`). PLS refits once
+    per permutation and fold. Memory per layer is ``(1 + n_permutations)
+    n_targets`` floats for the null scores, plus working blocks of
+    :data:`brainnet.encoding.memory._BLOCK_BYTES` and ``len(alphas)
+    n_train^2`` floats for the per-fold factors (capped; see
     :mod:`brainnet.encoding.memory`).
     """
     with _log_level(verbose):
         alphas = _check_settings(
             estimator, n_folds, groups, alphas, n_permutations, fdr_alpha, pls_components
         )
+        _check_tail(tail)
+        _check_min_reliability(min_reliability)
         layers = layer_names(activations)
         aligned = align_responses(activations, responses)
         template, targets = _flat_targets(aligned)
@@ -172,7 +210,7 @@ def fit_encoding(
             n_permutations,
         )
 
-        r, p, alpha = _score_layers(
+        r, p, p_tail, alpha = _score_layers(
             activations,
             layers,
             targets,
@@ -182,9 +220,12 @@ def fit_encoding(
             alphas=alphas,
             refit_alpha=refit_alpha,
             pls_components=pls_components,
+            tail=tail,
         )
-        scores = _assemble(template, layers, r=r, p=p, alpha=alpha, fdr_alpha=fdr_alpha)
-        _add_ceiling(scores, aligned, template)
+        scores = _assemble(
+            template, layers, r=r, p=p, p_tail=p_tail, alpha=alpha, fdr_alpha=fdr_alpha
+        )
+        _add_ceiling(scores, aligned, template, min_reliability)
         if "responsive" in aligned.data_vars:
             scores["responsive"] = aligned["responsive"].transpose(*RESPONSE_DIMS[1:])
         _describe(scores)
@@ -198,6 +239,8 @@ def fit_encoding(
             "fdr_alpha": fdr_alpha,
             "pls_components": pls_components if estimator == "pls" else None,
             "refit_alpha": refit_alpha,
+            "tail": tail,
+            "min_reliability": min_reliability,
             "model": activations.attrs.get("model"),
             "sklearn_version": sklearn.__version__,
         }
@@ -215,27 +258,38 @@ def _score_layers(
     alphas: np.ndarray,
     refit_alpha: bool,
     pls_components: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """r, p and the reported ridge penalty, each ``(n_layers, n_targets)``; p is NaN
-    without permutations, the penalty NaN for PLS."""
+    tail: str | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """r, p, whether p is from the tail fit, and the reported ridge penalty, each
+    ``(n_layers, n_targets)``; p is NaN without permutations, the penalty NaN for
+    PLS. Penalties on an edge of the grid are reported once, for all layers."""
     r, p, alpha = np.full((3, len(layers), targets.shape[1]), np.nan)
+    p_tail = np.zeros(r.shape, dtype=bool)
+    edges = {}
     show = logger.isEnabledFor(logging.INFO)
     for i, name in enumerate(tqdm(layers, desc="encoding", unit="layer", disable=not show)):
         features = _layer_features(activations, name)
         if estimator == "ridge":
-            r_all, chosen = _score_ridge(features, targets, splits, perms, alphas, refit_alpha)
+            r_all, chosen, saturated = _score_ridge(
+                features, targets, splits, perms, alphas, refit_alpha
+            )
             alpha[i] = _fold_median(alphas[chosen])
-            _log_grid_edges(name, chosen, len(alphas))
+            edges[name] = _edge_shares(chosen, len(alphas), saturated)
         else:
             r_all = _score_pls(features, targets, splits, perms, pls_components)
         r[i] = r_all[0]
         if perms.shape[1] > 1:
             p[i] = _p_values(r_all)
+            if tail == "gpd":
+                p[i], p_tail[i] = _tail_p_values(r_all, p[i])
         logger.debug("layer %s: median r = %.3f", name, np.median(r[i]))
-    return r, p, alpha
+    _warn_grid_edges(edges)
+    return r, p, p_tail, alpha
 
 
-def _assemble(template: xr.DataArray, layers: list[str], *, r, p, alpha, fdr_alpha) -> xr.Dataset:
+def _assemble(
+    template: xr.DataArray, layers: list[str], *, r, p, p_tail, alpha, fdr_alpha
+) -> xr.Dataset:
     """Scores over (layer, channel, band, window) with FDR over all of them."""
     p_fdr = np.full_like(p, np.nan)
     tested = ~np.isnan(p)
@@ -246,6 +300,7 @@ def _assemble(template: xr.DataArray, layers: list[str], *, r, p, alpha, fdr_alp
     data = {
         "r": r,
         "p": p,
+        "p_tail": p_tail,
         "p_fdr": p_fdr,
         "significant": p_fdr <= fdr_alpha,
         "alpha": alpha,
@@ -259,12 +314,15 @@ def _assemble(template: xr.DataArray, layers: list[str], *, r, p, alpha, fdr_alp
 
 def _describe(scores: xr.Dataset) -> None:
     descriptions = {
-        "r": "Pearson r between out-of-fold predictions and responses",
-        "p": "permutation p-value, (1 + #{r_null >= r}) / (1 + n_permutations)",
+        "r": "held-out Pearson r, per outer fold, averaged over folds",
+        "p": "permutation p-value, (1 + #{r_null >= r}) / (1 + n_permutations), or tail fit",
+        "p_tail": "p from a generalised Pareto fit of the permutation null's tail",
         "p_fdr": "Benjamini-Hochberg adjusted p over layers, channels, bands, windows",
         "significant": "p_fdr <= fdr_alpha",
         "alpha": "ridge penalty, geometric median over folds of the per-fold choice",
-        "noise_ceiling": "Spearman-Brown corrected split-half reliability, 2 r_sh / (1 + r_sh)",
+        "reliability": "Spearman-Brown corrected split-half reliability, 2 r_sh / (1 + r_sh)",
+        "noise_ceiling": "reliability where it passes the floor, else NaN",
+        "noise_ceiling_reason": "ok, or why noise_ceiling is NaN",
         "r_ceiled": "r / sqrt(noise_ceiling), r corrected for attenuation by noise",
     }
     for name, text in descriptions.items():
