@@ -136,7 +136,7 @@ def test_output_layout_and_round_trip(planted, tmp_path):
 def test_fit_predict_ridge_equals_sklearn(n_features, factor_bytes, monkeypatch):
     if factor_bytes is not None:
         # past the memory budget for triangular factors the residual form is used
-        monkeypatch.setattr("brainnet.encoding._FACTOR_BYTES", factor_bytes)
+        monkeypatch.setattr("brainnet.encoding.memory._FACTOR_BYTES", factor_bytes)
     rng = np.random.default_rng(n_features)
     n_train, n_targets = 60, 40
     scale = rng.uniform(0.5, 3, n_features)
@@ -272,7 +272,7 @@ def test_blocks_of_targets_and_permutations_do_not_change_the_result(monkeypatch
     kwargs = {"alphas": ALPHAS, "n_permutations": 20}
     whole = fit_encoding(activations, responses, **kwargs)
     # 7 columns per block: blocks straddle targets and permutations
-    monkeypatch.setattr("brainnet.encoding._BLOCK_BYTES", 8 * (4 * 40 + len(ALPHAS)) * 7)
+    monkeypatch.setattr("brainnet.encoding.memory._BLOCK_BYTES", 8 * (4 * 40 + len(ALPHAS)) * 7)
     blocked = fit_encoding(activations, responses, **kwargs)
     xr.testing.assert_allclose(whole, blocked, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(whole["p"], blocked["p"])

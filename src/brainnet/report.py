@@ -134,42 +134,8 @@ def summary_table(
         dataset, model, method = map(str, key)
         known = planted.get((dataset, model))
         truth = planted_layer_index(gradient, known) if known is not None else None
-        names = np.asarray(gradient["layer"].values, dtype=str)
-        position = {int(i): k for k, i in enumerate(gradient["layer_index"].values)}
-        for band in gradient["band"].values:
-            for window in gradient["window"].values:
-                cell = gradient.sel(band=band, window=window)
-                row = {
-                    "dataset": dataset,
-                    "model": model,
-                    "method": method,
-                    "band": str(band),
-                    "window": str(window),
-                }
-                for coord in ("fmin", "fmax", "tmin", "tmax"):
-                    row[coord] = float(cell[coord]) if coord in cell.coords else np.nan
-                for name in _STATISTICS:
-                    row[name] = cell[name].item()
-                best = dict(
-                    zip(
-                        cell["region"].values.astype(str),
-                        cell["preferred_layer"].values,
-                        strict=True,
-                    )
-                )
-                for region in regions:
-                    index = best.get(region, np.nan)
-                    row[f"best_layer_{region}"] = (
-                        names[position[int(index)]] if np.isfinite(index) else None
-                    )
-                if planted:
-                    row["n_recovered"] = (
-                        sum(best[region] == index for region, index in truth.items())
-                        if truth is not None
-                        else None
-                    )
-                    row["n_planted"] = len(truth) if truth is not None else None
-                rows.append(row)
+        names = {"dataset": dataset, "model": model, "method": method}
+        rows += _rows(gradient, names, regions, truth, with_truth=bool(planted))
     columns = [*SUMMARY_COLUMNS, *(f"best_layer_{r}" for r in regions)]
     if planted:
         columns += ["n_recovered", "n_planted"]
@@ -199,6 +165,42 @@ def write_summary(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         summary.to_csv(tmp, index=False)
     return path
+
+
+def _rows(gradient, names, regions, truth, *, with_truth):
+    """The summary rows of one gradient, one per band and window, led by ``names``."""
+    layers = np.asarray(gradient["layer"].values, dtype=str)
+    position = {int(i): k for k, i in enumerate(gradient["layer_index"].values)}
+    rows = []
+    for band in gradient["band"].values:
+        for window in gradient["window"].values:
+            cell = gradient.sel(band=band, window=window)
+            row = {**names, "band": str(band), "window": str(window)}
+            for coord in ("fmin", "fmax", "tmin", "tmax"):
+                row[coord] = float(cell[coord]) if coord in cell.coords else np.nan
+            for name in _STATISTICS:
+                row[name] = cell[name].item()
+            best = dict(
+                zip(
+                    cell["region"].values.astype(str),
+                    cell["preferred_layer"].values,
+                    strict=True,
+                )
+            )
+            for region in regions:
+                index = best.get(region, np.nan)
+                row[f"best_layer_{region}"] = (
+                    layers[position[int(index)]] if np.isfinite(index) else None
+                )
+            if with_truth:
+                row["n_recovered"] = (
+                    sum(best[region] == index for region, index in truth.items())
+                    if truth is not None
+                    else None
+                )
+                row["n_planted"] = len(truth) if truth is not None else None
+            rows.append(row)
+    return rows
 
 
 def _region_columns(gradients):

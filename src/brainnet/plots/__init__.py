@@ -1,9 +1,27 @@
 """Figures of brainnet, drawn with matplotlib's object API (no pyplot state).
 
-Each module holds the figures of one kind of artefact; every plotting
-function takes xarray objects (and an optional output path), writes PNG and
-SVG atomically when given a path, and returns the :class:`matplotlib.figure.Figure`.
+Each module holds one figure; every plotting function takes xarray objects
+(and an optional output path), writes PNG and SVG atomically when given a
+path, and returns the :class:`matplotlib.figure.Figure`.
 
-* :mod:`brainnet.plots.results`: layer-by-region maps, gradients, model
-  comparisons, time courses and ground-truth recovery from ``gradient.nc``.
+Figures of the gradient statistics (``gradient.nc``), re-exported here and
+from :mod:`brainnet.plots.results`:
+
+* :mod:`~brainnet.plots.heatmap`: the layer-by-region map;
+* :mod:`~brainnet.plots.gradient`: preferred layer against region rank;
+* :mod:`~brainnet.plots.comparison`: alignment of several models;
+* :mod:`~brainnet.plots.timecourse`: alignment over sliding windows;
+* :mod:`~brainnet.plots.recovery`: recovered against planted layers.
+
+Their shared parts: :mod:`~brainnet.plots.figure` (style, size, rendering and
+saving), :mod:`~brainnet.plots.panels` (marks, axes, labels) and
+:mod:`~brainnet.plots.selection` (checks and band or window subsets).
+
+:mod:`brainnet.plots.signals` draws a raw single trial; it needs MNE and is
+imported on its own.
 """
+
+from brainnet.plots import results
+from brainnet.plots.results import *  # noqa: F403 (the figures of gradient.nc)
+
+__all__ = results.__all__

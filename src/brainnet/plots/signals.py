@@ -77,12 +77,60 @@ def plot_trial(
     """
     table = channels.set_index("name") if "name" in channels.columns else channels
     pairs = _pairs(table, picks)
+    onsets, order = _presentations(events, trial)
+    signal = _bipolar_signal(raw, pairs, line_freq)
+    freqs = np.geomspace(fmin, fmax, 40)
+    n_cycles = np.clip(freqs / 2, 3, 7)
+    epochs = _epochs(
+        signal, raw, onsets, trial, freqs, n_cycles, tmin=min(tmin, baseline[0]), tmax=tmax
+    )
+    data, times = epochs.get_data(), epochs.times
+    shown = (times >= tmin) & (times <= tmax)
+    index = list(epochs.selection).index(trial)
+    change = _power_change(data, times, shown, raw.info["sfreq"], freqs, n_cycles, baseline)
+    maps = {
+        f"single trial {trial}": change[index],
+        f"mean of {len(change)} trials": change.mean(axis=0),
+    }
+
+    fig = Figure(figsize=(15, 6.5), layout="constrained")
+    axes = fig.subplots(2, 3, sharex=True, width_ratios=[1, 1.2, 1.2])
+    duration = _duration(order, trial)
+    for row, (name, pair) in enumerate(pairs.iterrows()):
+        _draw_trace(
+            axes[row, 0], name, pair, times[shown], data[index, row, shown], baseline, duration
+        )
+        for image, (label, values) in zip(axes[row, 1:], maps.items(), strict=True):
+            _draw_power(fig, image, times[shown], freqs, values[row], label, baseline)
+        for ax in axes[row]:
+            ax.axvline(0, color="tab:green", lw=1)
+    for ax in axes[1]:
+        ax.set_xlabel("Time from image onset (s)")
+    subject = (raw.info.get("subject_info") or {}).get("his_id") or ""
+    stimulus = str(order["stimulus_id"].iloc[trial])
+    fig.suptitle(
+        f"{subject} trial {trial}: image {stimulus} at {onsets[trial]:.2f} s "
+        "(bipolar, notch-filtered; grey/dotted: baseline, green: image on)",
+        fontsize=11,
+    )
+    if path is not None:
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=150)
+    return fig
+
+
+def _presentations(events, trial):
+    """Sorted onsets (s) of the stimulus presentations and their rows in onset order."""
     onsets = np.sort(events.loc[events["stimulus_id"].notna(), "onset"].to_numpy(float))
     if not 0 <= trial < len(onsets):
         raise ValueError(f"trial {trial} is out of range: there are {len(onsets)} trials")
     order = events.loc[events["stimulus_id"].notna()].sort_values("onset", kind="stable")
-    stimulus = str(order["stimulus_id"].iloc[trial])
+    return onsets, order
 
+
+def _bipolar_signal(raw, pairs, line_freq):
+    """The bipolar derivations ``pairs`` of ``raw``, notch-filtered at ``line_freq``."""
     contacts = list(dict.fromkeys([*pairs["anode"], *pairs["cathode"]]))
     info = mne.pick_info(raw.info, [raw.ch_names.index(c) for c in contacts])
     info["bads"] = []
@@ -96,14 +144,17 @@ def plot_trial(
         signal, list(pairs["anode"]), list(pairs["cathode"]), ch_name=names, copy=False,
         verbose=False,
     )  # fmt: skip
-    freqs = np.geomspace(fmin, fmax, 40)
-    n_cycles = np.clip(freqs / 2, 3, 7)
+    return signal.pick(names)
+
+
+def _epochs(signal, raw, onsets, trial, freqs, n_cycles, *, tmin, tmax):
+    """Epochs of every presentation from ``tmin`` to ``tmax`` (s), padded for the wavelets."""
     pad = 5 * n_cycles[0] / (2 * np.pi * freqs[0])  # MNE wavelets span 5 sd either side
     samples = np.round(onsets * raw.info["sfreq"]).astype(int) + raw.first_samp
     epochs = mne.Epochs(
-        signal.pick(names),
+        signal,
         np.column_stack([samples, np.zeros_like(samples), np.ones_like(samples)]),
-        tmin=min(tmin, baseline[0]) - pad,
+        tmin=tmin - pad,
         tmax=tmax + pad,
         baseline=None,
         preload=True,
@@ -111,63 +162,48 @@ def plot_trial(
     )
     if trial not in epochs.selection:
         raise ValueError(f"trial {trial} at {onsets[trial]:.2f} s has no full epoch in the data")
-    data, times = epochs.get_data(), epochs.times
+    return epochs
+
+
+def _power_change(data, times, shown, sfreq, freqs, n_cycles, baseline):
+    """Morlet power of every epoch as percent change, ``(epoch, pair, freq, shown time)``."""
     power = mne.time_frequency.tfr_array_morlet(
-        data, raw.info["sfreq"], freqs, n_cycles=n_cycles, output="power", verbose=False
+        data, sfreq, freqs, n_cycles=n_cycles, output="power", verbose=False
     )
     in_baseline = (times >= baseline[0]) & (times <= baseline[1])
-    shown = (times >= tmin) & (times <= tmax)
     # Percent change against each frequency's mean baseline power over all trials:
     # unlike dB, a single trial's near-zero power samples do not turn into deep holes.
     reference = power[..., in_baseline].mean(axis=(0, -1))
-    change = 100 * (power[..., shown] / reference[..., None] - 1)
-    index = list(epochs.selection).index(trial)
-    maps = {
-        f"single trial {trial}": change[index],
-        f"mean of {len(change)} trials": change.mean(axis=0),
-    }
+    return 100 * (power[..., shown] / reference[..., None] - 1)
 
-    fig = Figure(figsize=(15, 6.5), layout="constrained")
-    axes = fig.subplots(2, 3, sharex=True, width_ratios=[1, 1.2, 1.2])
-    duration = _duration(order, trial)
-    for row, (name, pair) in enumerate(pairs.iterrows()):
-        region, rank = pair["region"], pair["region_rank"]
-        trace = axes[row, 0]
-        trace.plot(times[shown], data[index, row, shown] * 1e6, color="k", lw=0.7)
-        trace.set_ylabel("Voltage (µV)")
-        trace.set_title(f"{name}  ({region}, rank {rank})", loc="left", fontsize=10)
-        trace.axvspan(*baseline, color="0.5", alpha=0.15, lw=0)
-        if duration:
-            trace.axvspan(0, duration, color="tab:green", alpha=0.1, lw=0)
-        for image, (label, values) in zip(axes[row, 1:], maps.items(), strict=True):
-            top = max(50.0, float(np.percentile(values[row], 99)))
-            mesh = image.pcolormesh(
-                times[shown], freqs, values[row], cmap="RdBu_r", shading="nearest",
-                norm=TwoSlopeNorm(vcenter=0.0, vmin=-100.0, vmax=top), rasterized=True,
-            )  # fmt: skip
-            image.set_yscale("log")
-            ticks = [t for t in (5, 10, 20, 40, 80, 150) if fmin <= t <= fmax]
-            image.set_yticks(ticks, labels=[str(t) for t in ticks])
-            image.set_ylabel("Frequency (Hz)")
-            image.set_title(f"{label}: power change", loc="left", fontsize=10)
-            fig.colorbar(mesh, ax=image, label="% vs baseline")
-            for edge in baseline:
-                image.axvline(edge, color="0.3", lw=0.8, ls=":")
-        for ax in axes[row]:
-            ax.axvline(0, color="tab:green", lw=1)
-    for ax in axes[1]:
-        ax.set_xlabel("Time from image onset (s)")
-    subject = (raw.info.get("subject_info") or {}).get("his_id") or ""
-    fig.suptitle(
-        f"{subject} trial {trial}: image {stimulus} at {onsets[trial]:.2f} s "
-        "(bipolar, notch-filtered; grey/dotted: baseline, green: image on)",
-        fontsize=11,
+
+def _draw_trace(ax, name, pair, times, trace, baseline, duration):
+    """The bipolar trace of one pair in µV, with the baseline and the image shaded."""
+    ax.plot(times, trace * 1e6, color="k", lw=0.7)
+    ax.set_ylabel("Voltage (µV)")
+    ax.set_title(
+        f"{name}  ({pair['region']}, rank {pair['region_rank']})", loc="left", fontsize=10
     )
-    if path is not None:
-        path = Path(path)
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=150)
-    return fig
+    ax.axvspan(*baseline, color="0.5", alpha=0.15, lw=0)
+    if duration:
+        ax.axvspan(0, duration, color="tab:green", alpha=0.1, lw=0)
+
+
+def _draw_power(fig, ax, times, freqs, values, label, baseline):
+    """One time-frequency map of percent power change, on a log frequency axis."""
+    top = max(50.0, float(np.percentile(values, 99)))
+    mesh = ax.pcolormesh(
+        times, freqs, values, cmap="RdBu_r", shading="nearest",
+        norm=TwoSlopeNorm(vcenter=0.0, vmin=-100.0, vmax=top), rasterized=True,
+    )  # fmt: skip
+    ax.set_yscale("log")
+    ticks = [t for t in (5, 10, 20, 40, 80, 150) if freqs[0] <= t <= freqs[-1]]
+    ax.set_yticks(ticks, labels=[str(t) for t in ticks])
+    ax.set_ylabel("Frequency (Hz)")
+    ax.set_title(f"{label}: power change", loc="left", fontsize=10)
+    fig.colorbar(mesh, ax=ax, label="% vs baseline")
+    for edge in baseline:
+        ax.axvline(edge, color="0.3", lw=0.8, ls=":")
 
 
 def _pairs(table, picks):

@@ -1,0 +1,282 @@
+"""The encoding stage: activations and responses in, scores over layers and targets out.
+
+:func:`fit_encoding` reads as its steps: check the settings, align and flatten
+the inputs, draw the folds and permutations, score every layer (ridge or PLS,
+with the permutation null), then assemble the scores with FDR, noise ceilings
+and descriptions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import sklearn
+import xarray as xr
+from scipy import stats
+from tqdm.auto import tqdm
+
+from brainnet.encoding.alphas import _fold_median, _log_grid_edges
+from brainnet.encoding.ceiling import _add_ceiling
+from brainnet.encoding.inputs import _check_settings, _flat_targets, _folds, _layer_features
+from brainnet.encoding.null import _p_values, _permutations, _score_ridge
+from brainnet.encoding.pls import _score_pls
+from brainnet.join import align_responses, layer_names
+from brainnet.log import logger, set_log_level
+from brainnet.responses import RESPONSE_DIMS
+
+
+def fit_encoding(
+    activations: xr.Dataset,
+    responses: xr.Dataset,
+    *,
+    estimator: str = "ridge",
+    n_folds: int = 5,
+    groups: str | None = None,
+    alphas: Sequence[float] | None = None,
+    n_permutations: int = 1000,
+    seed: int = 0,
+    fdr_alpha: float = 0.05,
+    pls_components: int = 25,
+    refit_alpha: bool = False,
+    verbose: bool | str | int | None = None,
+) -> xr.Dataset:
+    """Fit cross-validated encoding models from every layer to every target.
+
+    Parameters
+    ----------
+    activations : xarray.Dataset
+        One variable per layer with dims ``(stimulus, feature_<layer>)`` and the
+        coordinate ``stimulus_id``; attribute ``layers`` gives the layer order
+        (the data variables in order when absent).
+    responses : xarray.Dataset
+        ``response (stimulus, channel, band, window)`` with coordinate
+        ``stimulus_id``; optional ``split_half (half, stimulus, channel, band,
+        window)`` for the noise ceiling and ``responsive (channel, band,
+        window)``, which is carried into the result.
+    estimator : ``"ridge"`` | ``"pls"``
+        Ridge regression with a penalty per target chosen by leave-one-out
+        inside each training fold, or partial least squares
+        (:class:`sklearn.cross_decomposition.PLSRegression`, fitted jointly on
+        all targets, as in Brain-Score).
+    n_folds : int
+        Number of outer cross-validation folds over stimuli (shuffled with
+        ``seed``).
+    groups : str | None
+        Name of a stimulus coordinate (for example ``"category"``) whose values
+        are kept together in one fold, so that the model is tested on unseen
+        groups. ``None`` splits stimuli freely.
+    alphas : sequence of float | None
+        Ridge penalties to choose from; ``None`` uses
+        :data:`~brainnet.encoding.DEFAULT_ALPHAS`.
+    n_permutations : int
+        Number of permutations of the stimulus labels of the responses. The
+        same permutations serve every layer and target. ``0`` skips the test
+        (``p`` and ``p_fdr`` are then NaN).
+    seed : int
+        Seed of the fold assignment and of the permutations.
+    fdr_alpha : float
+        False discovery rate at which ``significant`` is set.
+    pls_components : int
+        Number of PLS components (capped by the features and training stimuli
+        of each layer).
+    refit_alpha : bool
+        Ridge only. ``False`` (default): each permutation keeps the penalty
+        chosen for the target in each fold on the real data, so a permuted fit
+        is one precomputed linear map per penalty (about n_test x n_train
+        operations per target instead of n_alphas x n_train^2). This null is
+        slightly wider than the refitted one (conservative: it costs a little
+        power, never adds false positives; see the tests). ``True``:
+        penalties are chosen afresh by leave-one-out in every permutation, the
+        exact null of the whole procedure including the selection, at about
+        the cost of the observed fit per permutation.
+    verbose : bool | str | int | None
+        Logging level for this call (see :func:`brainnet.log.set_log_level`);
+        a progress bar over layers is shown at ``"info"`` and below.
+
+    Returns
+    -------
+    scores : xarray.Dataset
+        Dims ``(layer, channel, band, window)``, with all channel, band and
+        window coordinates of ``responses`` and ``layer_index``:
+
+        ``r``
+            Pearson correlation between the out-of-fold predictions of all
+            stimuli and the responses.
+        ``p``
+            Permutation p-value, ``(1 + #{r_null >= r}) / (1 + n_permutations)``.
+        ``p_fdr``, ``significant``
+            Benjamini-Hochberg adjusted p over all layers, channels, bands and
+            windows, and ``p_fdr <= fdr_alpha``.
+        ``alpha``
+            Ridge penalty: geometric median over folds of the per-fold choice
+            (a grid value when ``n_folds`` is odd); NaN for PLS.
+        ``noise_ceiling`` (channel, band, window)
+            Spearman-Brown corrected split-half reliability (see
+            :func:`~brainnet.encoding.noise_ceiling`); NaN without ``split_half``.
+        ``r_ceiled``
+            ``r / sqrt(noise_ceiling)``: the correlation corrected for
+            attenuation by measurement noise; NaN where the reliability is not
+            positive or unknown.
+        ``responsive``
+            Copied from ``responses`` when present.
+
+    Raises
+    ------
+    ValueError
+        On stimulus ids that do not match, NaN or infinite values, a constant
+        layer or response, too few stimuli or groups for ``n_folds``, or bad
+        settings; the message names the layer, target or ids at fault.
+
+    Notes
+    -----
+    ``r`` pools the out-of-fold predictions of all folds (as
+    :func:`sklearn.model_selection.cross_val_predict`). Under the null it is
+    biased below zero, because each fold's intercept is the training mean,
+    which moves away from the held-out responses; the permutation null carries
+    the same bias, so ``p`` is exact.
+
+    The correction ``r / sqrt(noise_ceiling)`` is Spearman's correction for
+    attenuation: the reliability is the squared correlation between the
+    measured mean response and its noiseless value, so ``sqrt(noise_ceiling)``
+    is the largest correlation any model can reach. Dividing by the
+    reliability itself (as Brain-Score does for its consistency ceiling) would
+    mix a correlation with a squared correlation.
+
+    Permutations reuse each fold's decomposition: with ``refit_alpha`` they
+    are extra columns of the same leave-one-out products, without it they go
+    through the fold's hat map of the chosen penalty (see ``refit_alpha``).
+    PLS refits once per permutation and fold. Memory per layer is about
+    ``4 (1 + n_permutations) n_targets`` floats for the null sums, plus
+    ``len(alphas) n_train^2`` floats for the per-fold factors (capped; see
+    :mod:`brainnet.encoding.memory`).
+    """
+    with _log_level(verbose):
+        alphas = _check_settings(
+            estimator, n_folds, groups, alphas, n_permutations, fdr_alpha, pls_components
+        )
+        layers = layer_names(activations)
+        aligned = align_responses(activations, responses)
+        template, targets = _flat_targets(aligned)
+        splits = _folds(activations, aligned, targets.shape[0], n_folds, groups, seed)
+        perms = _permutations(targets.shape[0], n_permutations, seed)
+        logger.info(
+            "encoding: %d layers, %d stimuli, %d targets, %s, %d folds, %d permutations",
+            len(layers),
+            targets.shape[0],
+            targets.shape[1],
+            estimator,
+            n_folds,
+            n_permutations,
+        )
+
+        r, p, alpha = _score_layers(
+            activations,
+            layers,
+            targets,
+            splits,
+            perms,
+            estimator=estimator,
+            alphas=alphas,
+            refit_alpha=refit_alpha,
+            pls_components=pls_components,
+        )
+        scores = _assemble(template, layers, r=r, p=p, alpha=alpha, fdr_alpha=fdr_alpha)
+        _add_ceiling(scores, aligned, template)
+        if "responsive" in aligned.data_vars:
+            scores["responsive"] = aligned["responsive"].transpose(*RESPONSE_DIMS[1:])
+        _describe(scores)
+        scores.attrs = {
+            "estimator": estimator,
+            "n_folds": n_folds,
+            "groups": groups,
+            "alphas": alphas.tolist() if estimator == "ridge" else None,
+            "n_permutations": n_permutations,
+            "seed": seed,
+            "fdr_alpha": fdr_alpha,
+            "pls_components": pls_components if estimator == "pls" else None,
+            "refit_alpha": refit_alpha,
+            "model": activations.attrs.get("model"),
+            "sklearn_version": sklearn.__version__,
+        }
+        return scores
+
+
+def _score_layers(
+    activations: xr.Dataset,
+    layers: list[str],
+    targets: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    perms: np.ndarray,
+    *,
+    estimator: str,
+    alphas: np.ndarray,
+    refit_alpha: bool,
+    pls_components: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """r, p and the reported ridge penalty, each ``(n_layers, n_targets)``; p is NaN
+    without permutations, the penalty NaN for PLS."""
+    r, p, alpha = np.full((3, len(layers), targets.shape[1]), np.nan)
+    show = logger.isEnabledFor(logging.INFO)
+    for i, name in enumerate(tqdm(layers, desc="encoding", unit="layer", disable=not show)):
+        features = _layer_features(activations, name)
+        if estimator == "ridge":
+            r_all, chosen = _score_ridge(features, targets, splits, perms, alphas, refit_alpha)
+            alpha[i] = _fold_median(alphas[chosen])
+            _log_grid_edges(name, chosen, len(alphas))
+        else:
+            r_all = _score_pls(features, targets, splits, perms, pls_components)
+        r[i] = r_all[0]
+        if perms.shape[1] > 1:
+            p[i] = _p_values(r_all)
+        logger.debug("layer %s: median r = %.3f", name, np.median(r[i]))
+    return r, p, alpha
+
+
+def _assemble(template: xr.DataArray, layers: list[str], *, r, p, alpha, fdr_alpha) -> xr.Dataset:
+    """Scores over (layer, channel, band, window) with FDR over all of them."""
+    p_fdr = np.full_like(p, np.nan)
+    tested = ~np.isnan(p)
+    if tested.any():
+        p_fdr[tested] = stats.false_discovery_control(p[tested], method="bh")
+    dims = ("layer",) + template.dims
+    shape = (len(layers),) + template.shape
+    data = {
+        "r": r,
+        "p": p,
+        "p_fdr": p_fdr,
+        "significant": p_fdr <= fdr_alpha,
+        "alpha": alpha,
+    }
+    scores = xr.Dataset(
+        {name: (dims, values.reshape(shape)) for name, values in data.items()},
+        coords=template.coords,
+    )
+    return scores.assign_coords(layer=list(layers), layer_index=("layer", range(len(layers))))
+
+
+def _describe(scores: xr.Dataset) -> None:
+    descriptions = {
+        "r": "Pearson r between out-of-fold predictions and responses",
+        "p": "permutation p-value, (1 + #{r_null >= r}) / (1 + n_permutations)",
+        "p_fdr": "Benjamini-Hochberg adjusted p over layers, channels, bands, windows",
+        "significant": "p_fdr <= fdr_alpha",
+        "alpha": "ridge penalty, geometric median over folds of the per-fold choice",
+        "noise_ceiling": "Spearman-Brown corrected split-half reliability, 2 r_sh / (1 + r_sh)",
+        "r_ceiled": "r / sqrt(noise_ceiling), r corrected for attenuation by noise",
+    }
+    for name, text in descriptions.items():
+        scores[name].attrs["long_name"] = text
+
+
+@contextmanager
+def _log_level(verbose: bool | str | int | None) -> Iterator[None]:
+    """Apply ``verbose`` for one call and restore the previous level (as MNE does)."""
+    previous = logger.level
+    set_log_level(verbose)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)

@@ -1,0 +1,111 @@
+"""The layer-by-region map: mean score per layer and region, one panel per band and window."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+import matplotlib as mpl
+import numpy as np
+import xarray as xr
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from brainnet.plots.figure import _FORMATS, WIDTH, _fill_doc, _grid, _render
+from brainnet.plots.panels import _label_grid, _marker, _title
+from brainnet.plots.selection import _require, _select
+
+_SURE_FRAME = {"ec": "black", "lw": 1.4}
+_UNSURE_FRAME = {"ec": "0.4", "lw": 1.0, "ls": (0, (2, 1.5))}
+
+
+@_fill_doc
+def plot_layer_region_map(
+    gradient: xr.Dataset,
+    path: str | os.PathLike | None = None,
+    *,
+    band: str | Sequence[str] | None = None,
+    window: str | Sequence[str] | None = None,
+    formats: Iterable[str] = _FORMATS,
+) -> Figure:
+    """Layer-by-region map of the mean score, one panel per band and window.
+
+    Rows are bands, columns windows. In each panel layers run along x in
+    network order and regions along y by rank (V1 at the bottom; regions
+    outside the visual hierarchy above a dashed line). All panels share one
+    symmetric colour scale. A dot marks a cell whose bootstrap interval of
+    the region mean lies above 0; a frame marks each region's preferred
+    layer (the maximum of its mean), dashed where that cell's interval
+    includes 0.
+
+    Parameters
+    ----------
+    %(panels)s
+
+    %(returns)s
+    """
+    _require(gradient, ("score", "score_low", "preferred_layer"))
+    gradient = _select(gradient, band=band, window=window)
+    return _render(path, formats, _draw_map, gradient)
+
+
+def _draw_map(gradient):
+    bands, windows = gradient["band"].values, gradient["window"].values
+    layers, regions = list(gradient["layer"].values), list(gradient["region"].values)
+    n_visual = int((gradient["region_rank"] > 0).sum())
+    width = float(np.clip(1.6 + len(windows) * (0.26 * len(layers) + 0.45), 5.0, WIDTH))
+    fig, axes = _grid(len(bands), len(windows), 0.2 * len(regions) + 0.45, width, extra=1.3)
+    score = gradient["score"].transpose("band", "window", "region", "layer").to_numpy()
+    limit = float(np.nanmax(np.abs(score))) if np.isfinite(score).any() else 1.0
+    limit = limit or 1.0
+    cmap = mpl.colormaps["RdBu_r"].with_extremes(bad="0.85")
+    column = {int(i): pos for pos, i in enumerate(gradient["layer_index"].values)}
+    above = gradient["score_low"].transpose("band", "window", "region", "layer").to_numpy() > 0
+    preferred = gradient["preferred_layer"].transpose("band", "window", "region").to_numpy()
+    for i, j in np.ndindex(len(bands), len(windows)):
+        ax = axes[i, j]
+        image = ax.imshow(
+            score[i, j],
+            cmap=cmap,
+            vmin=-limit,
+            vmax=limit,
+            origin="lower",
+            aspect="auto",
+            interpolation="nearest",
+        )
+        rows, cols = np.nonzero(above[i, j])
+        ax.plot(cols, rows, ls="", marker="o", ms=2.5, mfc="black", mec="white", mew=0.4)
+        for row, best in enumerate(preferred[i, j]):
+            if np.isfinite(best):
+                col = column[int(best)]
+                frame = _SURE_FRAME if above[i, j, row, col] else _UNSURE_FRAME
+                ax.add_patch(Rectangle((col - 0.5, row - 0.45), 1, 0.9, fill=False, **frame))
+        if 0 < n_visual < len(regions):
+            ax.axhline(n_visual - 0.5, color="0.2", lw=0.8, ls="--")
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    axes[0, 0].set_xticks(range(len(layers)), layers)
+    axes[0, 0].set_yticks(range(len(regions)), regions)
+    for ax in axes[-1]:
+        ax.tick_params(axis="x", labelrotation=90)
+    _label_grid(axes, gradient)
+    fig.colorbar(
+        image,
+        ax=axes,
+        label=gradient.attrs.get("score_label", "score"),
+        shrink=min(1.0, 2 / len(bands) + 0.2),
+        aspect=30,
+    )
+    ci = gradient.attrs.get("ci", 0.95)
+    handles = [
+        _marker(f"{ci:.0%} CI of the region mean above 0", ms=4, mfc="black", mec="white"),
+        Rectangle((0, 0), 1, 1, fill=False, label="preferred layer of the region", **_SURE_FRAME),
+        Rectangle((0, 0), 1, 1, fill=False, label="... whose CI includes 0", **_UNSURE_FRAME),
+    ]
+    # One legend row needs about 7.5 inches; narrower maps stack the entries.
+    fig.legend(
+        handles=handles, loc="outside lower center", ncols=3 if width >= 7.5 else 1, frameon=False
+    )
+    fig.suptitle(_title(gradient, "Mean score per layer and region"))
+    return fig
