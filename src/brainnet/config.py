@@ -162,12 +162,17 @@ def model_specs(config: dict) -> dict[str, ModelSpec]:
     return specs
 
 
-def analyses(dataset: dict) -> tuple[str, ...]:
-    """The methods that apply to a dataset: RSA only for precomputed RDMs."""
+def analyses(dataset: dict, rsa_level: str = "channel") -> tuple[str, ...]:
+    """The methods that apply to a dataset: RSA only for precomputed RDMs.
+
+    RSA is ``rsa`` (channel level), ``rsa_region`` (region level) or both, as
+    ``rsa_level`` (the config's ``rsa.level``) asks.
+    """
     wanted = tuple(dataset.get("analyses") or METHODS)
     if dataset["recordings"]["format"] in RDM_FORMATS:
-        return tuple(m for m in wanted if m == "rsa")
-    return wanted
+        wanted = tuple(m for m in wanted if m == "rsa")
+    levels = {"channel": ("rsa",), "region": ("rsa_region",), "both": ("rsa", "rsa_region")}
+    return tuple(name for m in wanted for name in (levels[rsa_level] if m == "rsa" else (m,)))
 
 
 def dataset_models(config: dict, dataset: str) -> list[str]:
@@ -180,12 +185,17 @@ def targets(config: dict) -> list[str]:
     root = config["results_dir"]
     out = [f"{root}/summary.csv"]
     for name, dataset in config["datasets"].items():
-        methods = analyses(dataset)
+        methods = analyses(dataset, config["rsa"]["level"])
         models = dataset_models(config, name)
         for model in models:
             for method in methods:
                 out.append(f"{root}/{name}/{model}/figures/heatmap_{method}.png")
                 out.append(f"{root}/{name}/{model}/figures/gradient_{method}.png")
+            if any(method.startswith("rsa") for method in methods):
+                # can RSA tell this model's layers apart? (a diagnostic of every RSA run)
+                out.append(f"{root}/{name}/{model}/figures/layer_similarity.png")
+            if "rsa_region" in methods:
+                out.append(f"{root}/{name}/{model}/rsa_region.csv")
         out.append(f"{root}/{name}/figures/model_comparison.png")
         if dataset["recordings"]["format"] == "synthetic":
             out.append(f"{root}/{name}/figures/single_trials.png")

@@ -40,12 +40,14 @@ def plot_gradient(
 ) -> Figure:
     """Preferred layer against region rank, one panel per band and window.
 
-    Each visual region (``region_rank > 0``) shows the preferred layer of
-    its mean score with the bootstrap interval, grey discs whose area is the
-    share of the region's channels preferring each layer, and a Theil-Sen
-    line through the regions' preferred layers. Each panel states the
-    alignment tau (significant channel-layer pairs) and rho (channel
-    preferred layers) with their permutation p.
+    Each visual region (``region_rank > 0``) with a significant match
+    shows its preferred layer with the span of the layers tied to it, grey
+    discs whose area is the share of the region's channels (region-level
+    RSA: subjects) preferring each layer, and a Theil-Sen line through the
+    regions' preferred layers. Each panel states the alignment statistics
+    with their permutation p, the test of a gradient: tau (significant
+    channel-layer pairs) and rho (channel preferred layers) for channel
+    scores, and the region alignment rho (region preferred layers).
 
     Parameters
     ----------
@@ -104,17 +106,30 @@ def _draw_gradient(gradient):
     ci = gradient.attrs.get("ci", 0.95)
     handles = [
         _marker(
-            "share of the region's channels preferring the layer", ms=6, color="0.55", alpha=0.45
+            "share of the region's channels (or subjects) preferring the layer",
+            ms=6,
+            color="0.55",
+            alpha=0.45,
         ),
-        _interval_entry(f"preferred layer of the region mean ({ci:.0%} CI)", "C0"),
+        _interval_entry(f"preferred layer; bar: layers tied to it ({ci:.0%})", "C0"),
         Line2D([], [], color="C3", ls="--", label="Theil-Sen trend over regions"),
+        _marker("p: permutation test of a gradient", marker="", color="none"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
     fig.suptitle(_title(gradient, "Preferred layer along the visual hierarchy"))
     return fig
 
 
 def _alignment_text(cell):
-    tau, tau_p = float(cell["alignment_tau"]), float(cell["alignment_tau_p"])
-    rho, rho_p = float(cell["alignment_rho"]), float(cell["alignment_rho_p"])
-    return f"τ = {tau:.2f}, p = {tau_p:.2g}\nρ = {rho:.2f}, p = {rho_p:.2g}"
+    """The panel's alignment statistics with their permutation p (those that are defined)."""
+    lines = []
+    for variable, name in (
+        ("alignment_tau", "τ"),
+        ("alignment_rho", "ρ"),
+        ("region_alignment_rho", "region ρ"),
+    ):
+        if variable in cell and np.isfinite(float(cell[variable])):
+            lines.append(
+                f"{name} = {float(cell[variable]):.2f}, p = {float(cell[f'{variable}_p']):.2g}"
+            )
+    return "\n".join(lines) or "no alignment (fewer than 3 matched ranks)"
