@@ -615,3 +615,37 @@ def test_layer_similarity_tells_duplicated_layers_apart_from_distinct_ones():
     assert np.allclose(similarity["adjacent"].values[:3], np.diag(matrix, 1))
     assert np.isnan(similarity["adjacent"].values[3])
     assert similarity.attrs["feature_scaling"] == "standard"
+
+
+def test_contact_resamples_of_region_rdms():
+    from brainnet.rsa._region import _resampled_rdms
+
+    rng = np.random.default_rng(3)
+    pattern = rng.standard_normal((15, 5))
+    fast = _resampled_rdms(pattern, "euclidean", 20, np.random.default_rng(1))
+    draws = np.random.default_rng(1).integers(0, 5, (20, 5))
+    assert np.allclose(fast, [pdist(pattern[:, d]) for d in draws])
+    slow = _resampled_rdms(pattern, "correlation", 20, np.random.default_rng(1))
+    assert np.allclose(slow, [pdist(pattern[:, d], "correlation") for d in draws])
+
+
+def test_region_level_contact_bootstrap_only_where_a_region_matches(planted):
+    activations, responses = planted
+    scores = rsa.rsa_scores(
+        activations, responses, level="region", n_permutations=200, n_bootstrap=30, alpha=0.01
+    )
+    boot = scores["subject_rho_bootstrap"]
+    assert boot.dims == ("bootstrap", "layer", "region", "subject", "band", "window")
+    assert boot.sizes["bootstrap"] == 30
+    matched = scores["significant"].any("layer")
+    computed = boot.notnull().any(("bootstrap", "layer", "subject"))
+    xr.testing.assert_equal(computed, matched)
+    it = boot.sel(region="IT", band="band0", window="w0")
+    # resampled contacts vary around the observed similarity of each subject
+    observed = scores["subject_rho"].sel(region="IT", band="band0", window="w0")
+    assert float(it.std("bootstrap").mean()) > 0
+    assert float(abs(it.mean("bootstrap") - observed).max()) < 0.2
+    without = rsa.rsa_scores(
+        activations, responses, level="region", n_permutations=200, n_bootstrap=0
+    )
+    assert "subject_rho_bootstrap" not in without

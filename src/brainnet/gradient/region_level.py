@@ -6,9 +6,13 @@ RDM with the subject's region RDM, and tests it with stimulus-label
 permutations. Here:
 
 * the region's interval and the tied layers of its preferred layer come from
-  a bootstrap over its subjects (the per-subject similarities are resampled;
-  on planted data the interval covers the planted layer at least at the
-  nominal rate, ``tests/test_gradient.py``);
+  a hierarchical bootstrap: its subjects resampled, then each drawn subject's
+  contacts (the RSA stage's ``subject_rho_bootstrap``; precomputed RDMs have
+  no contacts and resample subjects only). With the three or four subjects
+  of a region, resampling subjects alone is too sure of itself: four
+  subjects that agree by chance leave it no resample to doubt them. On
+  planted data the span of the tied layers covers the planted layer at least
+  at the nominal rate (``tests/test_gradient.py``);
 * a region has a significant match where some layer is ``significant`` in
   the scores (the permutation test of the RSA stage);
 * the region alignment's permutation p shuffles region labels across the
@@ -79,8 +83,16 @@ def _region_level_statistics(scores, *, n_bootstrap, n_permutations, ci, rng_str
     pref = {name: np.full(shape[1:], np.nan) for name in _PREFERRED}
     boot_preferred = np.full((n_bootstrap, *shape[1:]), np.nan)
     has_subject = np.isfinite(subject_rho).any(axis=0)  # (region, subject, band, window)
+    contacts = (
+        scores["subject_rho_bootstrap"]
+        .transpose("bootstrap", "layer", "region", "subject", "band", "window")
+        .to_numpy()
+        if "subject_rho_bootstrap" in scores.data_vars
+        else None
+    )
     for i in range(n_region):
-        boot = _subject_bootstrap(subject_rho[:, i], n_bootstrap, region_rng)
+        inner = None if contacts is None else contacts[:, :, i]
+        boot = _subject_bootstrap(subject_rho[:, i], n_bootstrap, region_rng, inner)
         out["score_low"][:, i], out["score_high"][:, i] = _quantiles(boot, ci)
         best = np.where(np.isfinite(subject_rho[:, i]), subject_rho[:, i], -np.inf).argmax(0)
         out["n_preferring"][:, i] = (
@@ -124,22 +136,29 @@ def _region_level_statistics(scores, *, n_bootstrap, n_permutations, ci, rng_str
     return {"layer_region": out, "region": {**pref, **carried}}, alignment
 
 
-def _subject_bootstrap(subject_rho, n_bootstrap, rng):
-    """Means over subjects drawn with replacement, ``(n_bootstrap, layer, band, window)``.
+def _subject_bootstrap(subject_rho, n_bootstrap, rng, contacts=None):
+    """Hierarchical bootstrap of the mean over subjects, ``(n_bootstrap, layer, band, window)``.
 
     ``subject_rho`` is ``(layer, subject, band, window)``; in each band and
-    window only the subjects with a score are drawn from.
+    window only the subjects with a score are drawn, with replacement. With
+    ``contacts`` ``(n_contact_resamples, layer, subject, band, window)``, each
+    drawn subject contributes one of its contact resamples at random (the
+    second level of the hierarchy) where it has them, else its score.
     """
-    n_layer, _, n_band, n_window = subject_rho.shape
+    n_layer, n_subject, n_band, n_window = subject_rho.shape
     boot = np.full((n_bootstrap, n_layer, n_band, n_window), np.nan)
     for b, w in np.ndindex(n_band, n_window):
         present = np.flatnonzero(np.isfinite(subject_rho[:, :, b, w]).any(axis=0))
         if not present.size:
             continue
-        draws = rng.multinomial(present.size, np.full(present.size, 1 / present.size), n_bootstrap)
-        x = subject_rho[:, present, b, w]
-        boot[:, :, b, w] = draws @ np.nan_to_num(x).T / present.size
-        boot[:, np.isnan(x).all(axis=1), b, w] = np.nan  # a constant layer has no score
+        drawn = present[rng.integers(0, present.size, (n_bootstrap, present.size))]
+        values = np.broadcast_to(subject_rho[:, :, b, w].T, (n_bootstrap, n_subject, n_layer))
+        if contacts is not None:
+            resample = rng.integers(0, len(contacts), (n_bootstrap, n_subject))
+            inner = np.moveaxis(contacts[:, :, :, b, w], 1, 2)[resample, np.arange(n_subject)]
+            values = np.where(np.isnan(inner), values, inner)  # (bootstrap, subject, layer)
+        picked = np.take_along_axis(values, drawn[:, :, None], axis=1)
+        boot[:, :, b, w] = picked.mean(axis=1)
     return boot
 
 

@@ -22,6 +22,7 @@ from brainnet.rsa._engine import _Test
 from brainnet.rsa._inputs import _region_table, _target_coords
 from brainnet.rsa._scoring import _decide, _describe
 from brainnet.rsa.ceiling import noise_ceiling
+from brainnet.rsa.compare import _centered
 from brainnet.rsa.net2brain import r2_statistics
 from brainnet.rsa.rdm import _pdist
 
@@ -43,6 +44,8 @@ class _Units:
     regions: np.ndarray  # output regions, posterior to anterior
     region_rank: np.ndarray
     subjects: np.ndarray  # every subject, sorted
+    patterns: list | None = None  # per (band, window): each RDM's z-scored pattern
+    metric: str = "euclidean"  # distance of the patterns
 
 
 def _region_units(values, tested, response, metric) -> _Units:
@@ -52,7 +55,7 @@ def _region_units(values, tested, response, metric) -> _Units:
     regions, ranks = _region_table(response)
     minimum = 1 if metric == "euclidean" else 2
     n_pairs = len(values) * (len(values) - 1) // 2
-    units = _Units([], [], [], [], regions, ranks, np.unique(subject))
+    units = _Units([], [], [], [], regions, ranks, np.unique(subject), [], metric)
     for b, w in np.ndindex(*values.shape[2:]):
         found = []
         for r in regions:
@@ -62,9 +65,10 @@ def _region_units(values, tested, response, metric) -> _Units:
                 if pattern.shape[1] >= minimum:
                     z = (pattern - pattern.mean(axis=0)) / pattern.std(axis=0)
                     found.append(
-                        (_pdist(z, metric, f"region {r} subject {s}"), r, s, pattern.shape[1])
+                        (_pdist(z, metric, f"region {r} subject {s}"), r, s, pattern.shape[1], z)
                     )
         units.vectors.append(np.array([f[0] for f in found]).reshape(len(found), n_pairs))
+        units.patterns.append([f[4] for f in found])
         units.region.append(np.array([f[1] for f in found], dtype=str))
         units.subject.append(np.array([f[2] for f in found], dtype=str))
         units.n_channels.append(np.array([f[3] for f in found], dtype=int))
@@ -86,8 +90,15 @@ def _precomputed_units(vectors, rdm) -> _Units:
     )
 
 
-def _region_dataset(test: _Test, units: _Units, response, layers, criterion, alpha) -> xr.Dataset:
-    """Score, test and describe every region in every band and window."""
+def _region_dataset(
+    test: _Test, units: _Units, response, layers, criterion, alpha, n_bootstrap=0, seed=0
+) -> xr.Dataset:
+    """Score, test and describe every region in every band and window.
+
+    With patterns and ``n_bootstrap``, each subject's similarities are also
+    resampled over its contacts where the region has a significant match
+    (:func:`_contact_bootstrap`).
+    """
     n_bands, n_windows = response.sizes["band"], response.sizes["window"]
     shape = (len(test.model32), len(units.regions), n_bands, n_windows)
     out = {
@@ -110,7 +121,59 @@ def _region_dataset(test: _Test, units: _Units, response, layers, criterion, alp
         )
     )
     out["significant"] = _decide(out["p"], criterion, alpha)
+    if units.patterns and n_bootstrap:
+        out["subject_rho_bootstrap"] = _contact_bootstrap(
+            test, units, out["significant"], n_bootstrap, np.random.default_rng([seed, 1])
+        )
     return _assemble(out, units, response, layers, criterion, alpha)
+
+
+def _contact_bootstrap(test: _Test, units: _Units, significant, n_bootstrap, rng) -> np.ndarray:
+    """Each subject's similarities with its region RDM rebuilt from resampled contacts.
+
+    For every subject of a region with a significant match in a band and
+    window, ``n_bootstrap`` times: the subject's contacts drawn with
+    replacement, the RDM of that pattern, its similarity with every layer.
+    With the resampling of subjects downstream this is the hierarchical
+    bootstrap (subjects, then contacts) of the region score; cells without a
+    match stay NaN (nothing is preferred there).
+
+    Returns
+    -------
+    bootstrap : array, shape (n_bootstrap, layer, region, subject, band, window)
+    """
+    n_models, n_regions, n_bands, n_windows = significant.shape
+    shape = (n_bootstrap, n_models, n_regions, len(units.subjects), n_bands, n_windows)
+    out = np.full(shape, np.nan)
+    for k, (b, w) in enumerate(np.ndindex(n_bands, n_windows)):
+        for i, region in enumerate(units.regions):
+            if not significant[:, i, b, w].any():
+                continue
+            for u in np.flatnonzero(units.region[k] == region):
+                vectors = _resampled_rdms(units.patterns[k][u], units.metric, n_bootstrap, rng)
+                centred, norms = _centered(vectors, test.method)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    similarity = centred @ test.model_centred.T / np.outer(norms, test.model_norm)
+                s = int(np.searchsorted(units.subjects, units.subject[k][u]))
+                out[:, :, i, s, b, w] = similarity
+    return out
+
+
+def _resampled_rdms(pattern, metric, n_bootstrap, rng) -> np.ndarray:
+    """Condensed RDMs of ``pattern`` ``(stimulus, contact)`` with its contacts drawn with
+    replacement, ``(n_bootstrap, n_pairs)``.
+
+    A Euclidean RDM is the square root of a sum over contacts of squared
+    differences, so all resamples are one product of the draw counts with the
+    per-contact squared differences; other metrics are computed one by one.
+    """
+    n_contacts = pattern.shape[1]
+    draws = rng.integers(0, n_contacts, (n_bootstrap, n_contacts))
+    if metric != "euclidean":
+        return np.stack([_pdist(pattern[:, d], metric, "contact resample") for d in draws])
+    rows, cols = np.triu_indices(len(pattern), 1)
+    counts = np.stack([np.bincount(d, minlength=n_contacts) for d in draws]).astype(float)
+    return np.sqrt(counts @ ((pattern[rows] - pattern[cols]) ** 2).T)
 
 
 def _score_cell(test: _Test, units: _Units, k: int, cell: tuple[int, int], out: dict) -> None:
@@ -160,6 +223,7 @@ def _assemble(out, units, response, layers, criterion, alpha) -> xr.Dataset:
     dims = {name: _REGION_DIMS for name in ("rho", "p", "significant", "n_permutations")}
     dims.update({name: _REGION_DIMS for name in ("r2", "r2_sem", "r2_p", "r2_percent")})
     dims["subject_rho"] = ("layer", "region", "subject", "band", "window")
+    dims["subject_rho_bootstrap"] = ("bootstrap", *dims["subject_rho"])
     ds = xr.Dataset(
         {name: (dims.get(name, region_dims), value) for name, value in out.items()},
         coords=coords,

@@ -112,6 +112,8 @@ def _describe(ds: xr.Dataset, criterion: str, alpha: float) -> None:
         "responsive": "channel tested for this band and window",
         "subject_rho": "similarity of the layer RDM with the subject's region RDM "
         "(mean over the subject's RDMs of the region)",
+        "subject_rho_bootstrap": "subject_rho with the subject's contacts resampled "
+        "(where the region has a significant match)",
         "noise_ceiling_lower": "leave-one-subject-out noise ceiling (lower bound, rsatoolbox)",
         "noise_ceiling_upper": "noise ceiling with all subjects pooled (upper bound, rsatoolbox)",
         "net2brain_noise_ceiling_lower": "Net2Brain's lower noise ceiling (R², leave one out)",

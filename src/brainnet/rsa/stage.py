@@ -49,6 +49,7 @@ def rsa_scores(
     alpha: float = 0.001,
     responsive_only: bool = True,
     region_metric: str = "euclidean",
+    n_bootstrap: int = 100,
     seed: int = 0,
     chunk: int = 2048,
     verbose: bool | str | int | None = None,
@@ -107,8 +108,15 @@ def rsa_scores(
     region_metric : ``"euclidean"`` | ``"correlation"`` | ``"cosine"``
         Distance of the region RDMs (``level="region"``); correlation and
         cosine need at least 2 channels of a subject in the region.
+    n_bootstrap : int
+        ``level="region"``: contact resamples of each subject's region RDM
+        where the region has a significant match (``subject_rho_bootstrap``);
+        with the subjects resampled downstream this is the hierarchical
+        bootstrap of the region score (:func:`brainnet.gradient.gradient_statistics`
+        with ``method="rsa_region"``). 0 skips it; ignored at channel level.
     seed : int
-        Seed of the permutations; the same permutations serve every test.
+        Seed of the permutations (the same permutations serve every test) and
+        of the contact resamples.
     chunk : int
         Brain RDMs scored together; memory is about ``chunk x n_pairs x 4``
         bytes (255 MB for 2048 RDMs of 250 stimuli).
@@ -132,12 +140,16 @@ def rsa_scores(
         ``noise_ceiling_upper`` (rsatoolbox's) and
         ``net2brain_noise_ceiling_lower`` and ``_upper`` (Net2Brain's, in R²),
         all NaN with fewer than 2 subjects, ``n_subjects`` and
-        ``n_channels``; ``region_rank`` on ``region``. Attributes hold the
-        settings and the model provenance.
+        ``n_channels``; ``region_rank`` on ``region``;
+        ``subject_rho_bootstrap (bootstrap, layer, region, subject, band,
+        window)`` with ``n_bootstrap``. Attributes hold the settings and the
+        model provenance.
     """
     set_log_level(verbose)
     settings = _check_stage_settings(locals())
     _check_choice(region_metric, METRICS, "region_metric")
+    if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
     layers = layer_names(activations)
     responses = align_responses(activations, responses, ("subject", "region"))
     response = responses["response"].transpose(*RESPONSE_DIMS)
@@ -167,12 +179,15 @@ def rsa_scores(
             layers,
             criterion,
             alpha,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
         )
     ds.attrs.update(
         _provenance(activations),
         **settings,
         responsive_only=responsive_only,
         region_metric=region_metric,
+        n_bootstrap=n_bootstrap,
         seed=seed,
     )
     return ds
