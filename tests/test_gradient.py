@@ -427,6 +427,8 @@ def chain():
 
 def test_region_level_rsa_recovers_a_non_monotone_plant(chain):
     _, cell = _region_gradient(chain, planted_responses(chain, NON_MONOTONE, seed=1))
+    # regions in the order of every gradient: visual ones by rank, then the controls
+    assert list(cell["region"].values) == [*NON_MONOTONE, "frontal", "motor"]
     index = {name: k for k, name in enumerate(CHAIN)}
     preferred = cell["preferred_layer"].sel(region=list(NON_MONOTONE)).values
     truth = np.array([index[layer] for layer in NON_MONOTONE.values()])

@@ -16,6 +16,7 @@ from brainnet.gradient.alignment import _alignment_statistics, _region_alignment
 from brainnet.gradient.inputs import (
     _channel_labels,
     _check_settings,
+    _region_order,
     _scores_and_significance,
     _source,
 )
@@ -177,6 +178,9 @@ def gradient_statistics(
 def _region_path(scores, *, n_bootstrap, n_permutations, ci, seed):
     """Region-level RSA scores: their score, region coordinates and statistics."""
     _check_region_scores(scores, _source(scores, "rsa_region"))
+    # the order of every gradient: visual regions by rank, then the controls
+    order, _ = _region_order(scores["region"].values.astype(str), scores["region_rank"].values)
+    scores = scores.sel(region=order)
     score = scores["rho"]
     logger.info(
         "gradient statistics (rsa_region): %d layers, %d regions, %d bands x %d windows",
