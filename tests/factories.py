@@ -19,3 +19,7 @@ def tiny_net() -> nn.Module:
 
 def not_a_module():
     return "a string"
+
+
+#: Not a factory: a config naming it is refused before any job starts.
+TINY_NET_NAME = "tiny"

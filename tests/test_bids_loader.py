@@ -174,7 +174,7 @@ def test_region_map_validation(tmp_path):
     pd.DataFrame({"name": ["A1", "A2"], "region": ["V1", "V2"], "region_rank": [1, "x"]}).to_csv(
         path, sep="\t", index=False
     )
-    with pytest.raises(ValueError, match=r"non-negative integer \(contacts \['A2'\]\)"):
+    with pytest.raises(ValueError, match=r"non-negative integer.*A2 \('x'\)"):
         read_region_map(path)
     pd.DataFrame({"name": ["A1", "A1"], "region": ["V1", "V2"], "region_rank": [1, 2]}).to_csv(
         path, sep="\t", index=False

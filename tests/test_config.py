@@ -50,7 +50,8 @@ def test_misspelt_key_is_named(tmp_path):
 def test_wrong_type_is_named(tmp_path):
     config = _minimal()
     config["extraction"] = {"batch_size": "many"}
-    with pytest.raises(ConfigError, match=r"'many' is not of type 'integer'[\s\S]*batch_size"):
+    expected = r"extraction\.batch_size: 'many' is not of type 'integer'"
+    with pytest.raises(ConfigError, match=expected):
         load_config(_write(tmp_path, config), SCHEMA)
 
 
@@ -64,7 +65,7 @@ def test_unknown_reference_model_is_named(tmp_path):
 def test_unknown_arch_is_named(tmp_path):
     config = _minimal()
     config["models"]["alex"]["arch"] = "alexnot"
-    expected = r"model 'alex': unknown torchvision arch 'alexnot' \(did you mean alexnet\?\)"
+    expected = r"model 'alex': unknown arch 'alexnot' \(did you mean alexnet\?\)"
     with pytest.raises(ConfigError, match=expected):
         load_config(_write(tmp_path, config), SCHEMA)
 
@@ -75,6 +76,57 @@ def test_targets_cover_every_model_and_method(tmp_path):
     assert "results/summary.csv" in out
     assert "results/syn/alex/figures/heatmap_rsa.png" in out
     assert "results/syn/alex/figures/recovery_encoding.png" in out
+
+
+def test_missing_datasets_is_one_short_line_with_the_fix(tmp_path):
+    path = _write(tmp_path, {"gradient": {"n_bootstrap": 10}})
+    with pytest.raises(ConfigError) as err:
+        load_config(path, SCHEMA)
+    message = str(err.value)
+    assert len(message.splitlines()) == 1 and len(message) < 200 + 2 * len(str(path))
+    assert "'datasets' is a required property" in message
+    assert f"--configfile config/config.yaml {path}" in message
+
+
+def test_misspelt_key_and_value_get_the_closest_name(tmp_path):
+    config = _minimal()
+    config["models"]["alex"]["weigths"] = None
+    with pytest.raises(ConfigError, match=r"models\.alex: .*'weigths'.*did you mean 'weights'"):
+        load_config(_write(tmp_path, config), SCHEMA)
+    config = _minimal()
+    config["datasets"]["syn"]["recordings"]["format"] = "synthetik"
+    with pytest.raises(
+        ConfigError, match=r"datasets\.syn\.recordings\.format: .*did you mean 'synthetic'"
+    ):
+        load_config(_write(tmp_path, config), SCHEMA)
+
+
+def test_unknown_model_of_a_dataset_gets_the_closest_name(tmp_path):
+    config = _minimal()
+    config["datasets"]["syn"]["models"] = ["alexx"]
+    with pytest.raises(ConfigError, match=r"datasets\.syn\.models .*'alexx'.*did you mean 'alex'"):
+        load_config(_write(tmp_path, config), SCHEMA)
+    config = _minimal()
+    config["datasets"]["syn"]["recordings"]["reference_model"] = "alx"
+    with pytest.raises(ConfigError, match=r"reference_model is 'alx'.*did you mean 'alex'"):
+        load_config(_write(tmp_path, config), SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("section", "name", "expected"),
+    [
+        ("datasets", "my data", r"datasets\.'my data': a name must start"),
+        ("models", "net/v2", r"models\.'net/v2': a name must start"),
+        ("models", "figures", r"models\.figures: 'figures' is the name of a results folder"),
+    ],
+)
+def test_names_that_cannot_be_folders_are_refused(tmp_path, section, name, expected):
+    config = _minimal()
+    config[section][name] = config[section].pop("syn" if section == "datasets" else "alex")
+    if section == "models":
+        config["datasets"]["syn"]["recordings"]["reference_model"] = name
+    with pytest.raises(ConfigError, match=expected):
+        load_config(_write(tmp_path, config), SCHEMA)
 
 
 def test_planted_regions_in_the_config_are_checked_against_the_reference_model(tmp_path):

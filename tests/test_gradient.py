@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from brainnet.gradient import gradient_statistics
+from brainnet.gradient import describe_result, gradient_statistics, strongest_alignment
 from brainnet.io import read_dataset, write_netcdf
 
 LAYERS = ["pixels", "conv1", "conv2", "conv3", "conv4"]
@@ -337,6 +337,53 @@ def test_gradient_artefact_round_trip(tmp_path):
     gradient = gradient_statistics(scores, method="encoding", **FAST)
     back = read_dataset(write_netcdf(gradient, tmp_path / "gradient.nc"))
     xr.testing.assert_identical(back, gradient)
+
+
+def test_one_line_result_is_the_strongest_significant_cell(caplog):
+    # band0: a perfect gradient; band1: two regions share a layer, a weaker one;
+    # window1 of both: flat scores, every region prefers the same layer (undefined).
+    scores = planted_scores([1, 2, 3, 4], n_band=2, n_window=2)
+    weaker = planted_scores([1, 2, 2, 4])
+    values = scores["r"].values.copy()
+    values[:, :, 1, 0] = weaker["r"].values[:, :, 0, 0]
+    values[:, :, :, 1] = 0.5
+    scores["r"] = (DIMS, values)
+    with caplog.at_level("INFO", logger="brainnet"):
+        gradient = gradient_statistics(scores, method="encoding", **FAST)
+    assert np.isnan(gradient["region_alignment_rho"].sel(window="win1")).all()
+    assert strongest_alignment(gradient) == [("band0", "win0"), ("band1", "win0")]
+    line = describe_result(gradient)
+    p = float(gradient["region_alignment_rho_p"].sel(band="band0", window="win0"))
+    assert line == (
+        f"region-level rho = 1.00 [1.00, 1.00], p = {p:.3g} in band0, win0 "
+        "(the strongest of 2 of 4 band-windows with p < 0.05)"
+    )
+    assert line in caplog.text
+    # with a planted band (synthetic data), the planted band's result
+    planted = describe_result(gradient, planted_band=(20.0, 30.0))  # band1 is 15-25 Hz
+    assert planted.startswith("planted band 20-30 Hz: region-level rho = 0.95")
+    assert "in band1, win0 (the strongest of 1 of 2 band-windows" in planted
+    # nothing significant: said so, not the largest of non-significant values
+    flat = describe_result(gradient.sel(window=["win1"]))
+    assert flat == (
+        "no significant alignment (region-level rho, p < 0.05) in any of 2 band-windows; "
+        "alignment undefined: every region prefers the same layer"
+    )
+    assert describe_result(gradient, alpha=0.001).startswith("no significant alignment")
+    one_rank = gradient.copy(deep=True).assign_coords(region_rank=("region", [3, 3, 3, 3]))
+    one_rank["region_alignment_rho"][:] = np.nan
+    assert describe_result(one_rank).endswith(
+        "in any of 4 band-windows; alignment undefined: all regions share one rank"
+    )
+    # of two perfect alignments with equal p, the one with the tighter interval
+    tie = gradient.copy(deep=True)
+    cells = {"band": "band1", "window": "win0"}
+    tie["region_alignment_rho"].loc[cells] = 1.0
+    tie["region_alignment_rho_p"].loc[cells] = float(tie["region_alignment_rho_p"][0, 0])
+    tie["region_alignment_rho_low"].loc[cells] = 0.5
+    assert strongest_alignment(tie)[0] == ("band0", "win0")
+    tie["region_alignment_rho_low"].loc[{"band": "band0", "window": "win0"}] = 0.2
+    assert strongest_alignment(tie)[0] == ("band1", "win0")
 
 
 # --------------------------------------------------------------------------- region-level RSA

@@ -1,3 +1,6 @@
+import urllib.error
+import urllib.request
+
 import pytest
 import torch
 
@@ -46,9 +49,12 @@ def test_explicit_layers_mix_names_and_nodes():
     }
 
 
-def test_unknown_layer_lists_valid_ones():
+def test_unknown_layer_suggests_the_closest_names():
     spec = ModelSpec(name="a", arch="alexnet", layers=["conv9"])
-    with pytest.raises(ValueError, match=r"unknown layer 'conv9'.*conv1.*features\.11"):
+    with pytest.raises(ValueError, match=r"unknown layer 'conv9'.*did you mean conv5.*fc8"):
+        model_layers(build_model(spec), spec)
+    spec = ModelSpec(name="a", arch="alexnet", layers=["features.111"])
+    with pytest.raises(ValueError, match=r"did you mean features\.11"):
         model_layers(build_model(spec), spec)
 
 
@@ -78,32 +84,42 @@ def test_state_dict_that_does_not_fit_is_named(tmp_path):
 
 def test_missing_state_dict_is_named(tmp_path):
     spec = ModelSpec(name="a", arch="alexnet", weights=str(tmp_path / "nope.pth"))
-    with pytest.raises(FileNotFoundError, match=r"nope\.pth.*IMAGENET1K_V1"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.pth.*IMAGENET1K_V1") as err:
         check_weights_available(spec)
+    # the weights enum lists DEFAULT among its members: named once
+    assert str(err.value).count("DEFAULT") == 1
 
 
 def test_factory_errors_are_clear():
-    with pytest.raises(ValueError, match="cannot import factory 'factories:missing'"):
+    with pytest.raises(ValueError, match="model 'm': cannot import factory 'factories:missing'"):
         build_model(ModelSpec(name="m", factory="factories:missing"))
-    with pytest.raises(TypeError, match="returned str, not a torch.nn.Module"):
+    with pytest.raises(TypeError, match="model 'm': .* returned str, not a torch.nn.Module"):
         build_model(ModelSpec(name="m", factory="factories:not_a_module"))
+    with pytest.raises(TypeError, match="model 'm': factory 'factories:TINY_NET_NAME' is a str"):
+        build_model(ModelSpec(name="m", factory="factories:TINY_NET_NAME"))
 
 
 def test_unknown_arch_and_ambiguous_entry_are_refused():
-    with pytest.raises(ValueError, match="unknown torchvision arch 'alexnot'"):
+    with pytest.raises(ValueError, match="unknown arch 'alexnot'"):
         ModelSpec(name="m", arch="alexnot")
     with pytest.raises(ValueError, match="exactly one of 'arch' or 'factory'"):
         ModelSpec(name="m", arch="alexnet", factory="a:b")
 
 
+def _offline(monkeypatch):
+    """No network: a HEAD request or a download fails as it does without internet."""
+
+    def refuse(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+
+
 def test_imagenet_weights_offline_name_file_and_folder(tmp_path, monkeypatch):
-    """The real download path: here it fails (no internet), with a usable message."""
+    """Not cached, not reachable: a usable message, and no folder made."""
+    _offline(monkeypatch)
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    monkeypatch.setattr(
-        torch.hub,
-        "download_url_to_file",
-        lambda *a, **k: (_ for _ in ()).throw(OSError("Name or service not known")),
-    )
     spec = ModelSpec(name="alex", arch="alexnet", weights="DEFAULT")
     assert spec.weights_kind == "torchvision"
     with pytest.raises(WeightsUnavailableError) as err:
@@ -111,6 +127,33 @@ def test_imagenet_weights_offline_name_file_and_folder(tmp_path, monkeypatch):
     message = str(err.value)
     assert "alexnet-owt-7be5be79.pth" in message
     assert str(tmp_path / "hub" / "checkpoints") in message
+    assert not (tmp_path / "hub").exists()
+
+
+def test_weights_check_has_no_side_effects_when_online(tmp_path, monkeypatch):
+    """A reachable server is asked, with HEAD, and nothing is downloaded or created."""
+    asked = []
+
+    class Answer:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+    def head(request, timeout):
+        asked.append(request.get_method())
+        return Answer()
+
+    def download(*args, **kwargs):
+        raise AssertionError("the check downloaded the weights")
+
+    monkeypatch.setattr(urllib.request, "urlopen", head)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", download)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    check_weights_available(ModelSpec(name="alex", arch="alexnet", weights="IMAGENET1K_V1"))
+    assert asked == ["HEAD"]
+    assert not (tmp_path / "hub").exists()
 
 
 def test_cached_imagenet_weights_are_used(tmp_path, monkeypatch):

@@ -28,13 +28,13 @@ def make_gradient(seed=0, model="alexnet"):
     best = score.argmax(axis=0).astype(float)
     bw = (len(BANDS), len(WINDOWS))
     alignment = {
-        f"alignment_{stat}{suffix}": (("band", "window"), rng.uniform(-0.5, 0.5, bw) + shift)
-        for stat in ("tau", "rho")
+        f"{stat}{suffix}": (("band", "window"), rng.uniform(-0.5, 0.5, bw) + shift)
+        for stat in ("alignment_tau", "alignment_rho", "region_alignment_rho")
         for suffix, shift in (("", 0), ("_low", -0.6), ("_high", 0.6))
     }
     alignment |= {
-        f"alignment_{stat}_p": (("band", "window"), rng.uniform(0, 0.1, bw))
-        for stat in ("tau", "rho")
+        f"{stat}_p": (("band", "window"), rng.uniform(0, 0.1, bw))
+        for stat in ("alignment_tau", "alignment_rho", "region_alignment_rho")
     }
     lrbw, rbw = ("layer", "region", "band", "window"), ("region", "band", "window")
     return xr.Dataset(
@@ -180,14 +180,69 @@ def test_gradient_plot_states_alignment(tmp_path):
     assert len(panels) == len(BANDS) * len(WINDOWS)
     cell = gradient.sel(band="alpha", window="50-250")
     text = panels[0].texts[0].get_text()
-    assert f"τ = {float(cell['alignment_tau']):.2f}" in text
-    assert f"p = {float(cell['alignment_tau_p']):.2g}" in text
-    assert f"ρ = {float(cell['alignment_rho']):.2f}" in text
+    # the recommended region-level rho, and the reference study's pair-level tau
+    rho, rho_p = float(cell["region_alignment_rho"]), float(cell["region_alignment_rho_p"])
+    assert f"region-level ρ = {rho:.2f}, p = {rho_p:.3g}" in text
+    tau, tau_p = float(cell["alignment_tau"]), float(cell["alignment_tau_p"])
+    assert f"pair-level τ = {tau:.2f}, p = {tau_p:.3g}" in text
     # Control regions are not part of the gradient.
     assert [t.get_text() for t in panels[-1].get_xticklabels()] == ["V1", "V2", "V4", "IT"]
     assert "amygdala" not in svg
     with pytest.raises(ValueError, match="no region with region_rank > 0"):
         plot_gradient(gradient.sel(region=["amygdala"]))
+
+
+def _trend_lines(ax):
+    return [line for line in ax.lines if line.get_linestyle() == "--"]
+
+
+def test_gradient_panels_without_anything_to_show_say_so():
+    gradient = make_gradient()
+    gradient["n_pairs"].loc[{"band": "alpha"}] = 0
+    gradient["alignment_tau"].loc[{"band": "alpha"}] = np.nan
+    gradient["region_alignment_rho"].loc[{"band": "low_gamma", "window": "50-250"}] = np.nan
+    gradient["preferred_layer"].loc[{"band": "low_gamma", "window": "50-250"}] = 3.0
+    fig = plot_gradient(gradient)
+    panels = np.array([ax for ax in fig.axes if ax.get_visible()]).reshape(2, 3)
+    for ax in panels[0]:  # alpha: nothing significant, so no trend through noise
+        assert "no significant pairs" in ax.texts[0].get_text()
+        assert _trend_lines(ax) == []
+    # significant pairs all in one layer: no tau, and no trend either
+    gradient["n_pairs"].loc[{"band": "alpha", "window": "50-250"}] = 3
+    text = plot_gradient(gradient, band="alpha", window="50-250").axes[0].texts[0].get_text()
+    assert "pair-level τ undefined: its 3 significant pairs share one rank or one layer" in (
+        " ".join(text.split())
+    )
+    assert "alignment undefined: every region prefers the same layer" in " ".join(
+        panels[1, 0].texts[0].get_text().split()
+    )
+    assert _trend_lines(panels[1, 0]) == []
+    # the other panels have a trend, and it ends inside the layers
+    bottom, top = -0.5, len(LAYERS) - 0.5
+    for ax in panels[1, 1:]:
+        (line,) = _trend_lines(ax)
+        assert np.all((line.get_ydata() >= bottom - 1e-9) & (line.get_ydata() <= top + 1e-9))
+    # one shared rank: the panel says why instead of showing nothing
+    one_rank = gradient.copy(deep=True).assign_coords(region_rank=("region", [2, 2, 2, 2, 0]))
+    one_rank["region_alignment_rho"][:] = np.nan
+    fig = plot_gradient(one_rank, band="low_gamma", window="150-350")
+    assert "all regions share one rank" in " ".join(fig.axes[0].texts[0].get_text().split())
+
+
+def test_region_labels_do_not_collide():
+    names = ["V1", "V2", "V3-V4", "fusiform-IT", "anterior-temporal"]
+    gradient = make_gradient().assign_coords(region=names)
+    gradient = gradient.assign_coords(region_rank=("region", [1, 2, 3, 4, 5]))
+    planted = dict(zip(names, LAYERS[1:], strict=True))
+    for fig in (plot_gradient(gradient), plot_recovery(gradient, planted)):
+        fig.draw_without_rendering()
+        bottom = [ax for ax in fig.axes if any(t.get_visible() for t in ax.get_xticklabels())]
+        for ax in bottom:
+            boxes = sorted(
+                (t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()),
+                key=lambda box: box.x0,
+            )
+            assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
 
 
 def test_model_comparison(tmp_path):
@@ -210,6 +265,15 @@ def test_model_comparison(tmp_path):
         plot_model_comparison({"a": make_gradient(0), "b": make_gradient(1).isel(band=[0])})
     with pytest.raises(ValueError, match="statistic"):
         plot_model_comparison(gradients, statistic="r2")
+
+
+def test_model_comparison_says_why_a_panel_is_empty():
+    one_rank = make_gradient().assign_coords(region_rank=("region", [4, 4, 4, 4, 0]))
+    one_rank["region_alignment_rho"][:] = np.nan
+    fig = plot_model_comparison({"a": one_rank, "b": one_rank}, statistic="region_rho")
+    for ax in [ax for ax in fig.axes if ax.get_visible()]:
+        text = " ".join(t.get_text() for t in ax.texts)
+        assert "alignment undefined: all regions share one rank" in " ".join(text.split())
 
 
 def test_recovery_counts_matches(tmp_path):

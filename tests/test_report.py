@@ -1,5 +1,6 @@
 """Run summary table and report captions."""
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,7 +11,7 @@ import pytest
 import xarray as xr
 from docutils.core import publish_parts
 
-from brainnet.report import SUMMARY_COLUMNS, summary_table, write_summary
+from brainnet.report import SUMMARY_COLUMNS, summary_table, write_summary, write_summary_page
 
 REPORT = Path(__file__).resolve().parents[1] / "workflow" / "report"
 LAYERS = ["pixels", "conv1", "conv2"]
@@ -128,6 +129,22 @@ def test_write_summary_round_trip(gradients, tmp_path):
     np.testing.assert_allclose(back["alignment_tau"], summary["alignment_tau"])
     assert list(back["n_recovered"].fillna(-1)) == [1, 0, -1, -1]
     assert list(back["best_layer_V1"]) == list(summary["best_layer_V1"])
+
+
+def test_summary_page_is_the_table_with_named_statistics(gradients, tmp_path):
+    summary = summary_table(gradients)
+    path = write_summary_page(summary, tmp_path / "summary.html")
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.html"]
+    page = path.read_text()
+    header = re.findall(r"<th>(.*?)</th>", page)
+    assert sorted(header) == sorted(summary.columns)
+    # the recommended statistic right after what the row is about
+    assert header[5:9] == [f"region_alignment_rho{s}" for s in ("", "_low", "_high", "_p")]
+    assert page.count("<tr") == len(summary) + 1
+    assert "<code>region_alignment_rho</code>: region-level ρ (recommended)" in page
+    assert "<code>alignment_rho</code>: channel-level ρ" in page
+    assert "<code>alignment_tau</code>: pair-level τ" in page
+    assert f"<td>{summary['alignment_tau'].iloc[0]:.3g}</td>" in page
 
 
 def test_summary_refuses_bad_input(gradients):

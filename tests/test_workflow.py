@@ -36,12 +36,9 @@ def _snakemake(workdir, *args, check=True):
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, copy_workflow):
     """A copy of the workflow, run once on the reduced config."""
-    workdir = tmp_path_factory.mktemp("workflow")
-    shutil.copy(ROOT / "Snakefile", workdir)
-    for folder in ("config", "workflow"):
-        shutil.copytree(ROOT / folder, workdir / folder)
+    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
     (workdir / "small.yaml").write_text(yaml.safe_dump(SMALL))
     _snakemake(workdir, "--configfile", "small.yaml")
     return workdir
@@ -78,12 +75,45 @@ def test_control_contacts_are_not_significant(run):
 @pytest.mark.slow
 def test_outputs_figures_and_report(run, tmp_path):
     results = run / "results"
-    for name in ("heatmap_encoding", "heatmap_rsa", "gradient_encoding", "recovery_encoding"):
+    for name in (
+        "heatmap_encoding",
+        "heatmap_rsa",
+        "gradient_encoding",
+        "recovery_encoding",
+        "glass_brain_encoding",
+        "glass_brain_rsa",
+    ):
         assert (results / "synthetic" / "alexnet" / "figures" / f"{name}.png").stat().st_size
     assert (results / "synthetic" / "figures" / "single_trials.png").stat().st_size
+    assert "<th>region_alignment_rho</th>" in (results / "summary.html").read_text()
     report = tmp_path / "report.html"
     _snakemake(run, "--configfile", "small.yaml", "--report", str(report))
     assert report.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_report_is_readable_on_a_laptop(run, tmp_path):
+    """Title, first paragraph and every figure's top in view at 1366 x 768 and 1920 x 1080."""
+    import report_browser
+
+    if report_browser.CHROMIUM is None:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    # the workflow profile passes the report stylesheet, as in the project folder
+    shutil.copytree(ROOT / "profiles", run / "profiles", dirs_exist_ok=True)
+    report = tmp_path / "report.html"
+    _snakemake(run, "--configfile", "small.yaml", "--report", str(report))
+    for size in report_browser.SIZES:
+        measured = report_browser.measure(report, size)
+        views = measured["views"]
+        assert "results/summary.html" in views  # the summary is a table in the page
+        assert "results/synthetic/alexnet/figures/glass_brain_encoding.png" in views
+        assert report_browser.layout_problems(measured) == [], size
+    # without the stylesheet, Snakemake's layout cuts off the top of tall figures
+    plain = tmp_path / "plain.html"
+    _snakemake(
+        run, "--configfile", "small.yaml", "--report", str(plain), "--workflow-profile", "none"
+    )
+    assert report_browser.layout_problems(report_browser.measure(plain, (1366, 768)))
 
 
 @pytest.mark.slow
@@ -102,12 +132,21 @@ def test_rerun_does_nothing_and_a_new_model_adds_only_its_jobs(run):
         assert rule not in jobs
 
 
-def test_misspelt_config_key_stops_the_run_naming_it(tmp_path):
-    shutil.copy(ROOT / "Snakefile", tmp_path)
-    for folder in ("config", "workflow"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
+def test_misspelt_config_key_stops_the_run_naming_it(tmp_path, copy_workflow):
+    copy_workflow(tmp_path)
     bad = dict(SMALL, extraction={"batch_sise": 8})
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
     result = _snakemake(tmp_path, "--configfile", "bad.yaml", "-n", check=False)
     assert result.returncode != 0
     assert "'batch_sise' was unexpected" in result.stderr + result.stdout
+
+
+def test_an_override_file_alone_stops_with_a_short_hint(tmp_path, copy_workflow):
+    copy_workflow(tmp_path)
+    (tmp_path / "override.yaml").write_text(yaml.safe_dump({"gradient": {"n_bootstrap": 100}}))
+    result = _snakemake(tmp_path, "--configfile", "override.yaml", "-n", check=False)
+    assert result.returncode != 0
+    output = result.stderr + result.stdout
+    assert "'datasets' is a required property" in output
+    assert "--configfile config/config.yaml override.yaml" in output
+    assert len(output.splitlines()) < 20  # not the whole schema

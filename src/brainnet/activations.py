@@ -20,7 +20,6 @@ import numpy as np
 import torch
 import torchvision
 import xarray as xr
-from torchvision.models.feature_extraction import create_feature_extractor
 from tqdm.auto import tqdm
 
 from brainnet.io import atomic_path, encode_attrs
@@ -29,9 +28,11 @@ from brainnet.models import (
     PIXELS,
     ModelSpec,
     build_model,
-    check_weights_available,
+    check_layer_reduction,
+    feature_extractor,
     model_layers,
     preprocessing,
+    weights_source,
 )
 from brainnet.reduction import make_reducer
 from brainnet.stimuli import load_image
@@ -93,18 +94,12 @@ def extract_activations(
     set_log_level(verbose)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    check_weights_available(spec)
     model = build_model(spec)
     layers = model_layers(model, spec)
-    extractor = create_feature_extractor(model, return_nodes={n: k for k, n in layers.items()})
+    check_layer_reduction(spec, layers, layer_reduction)
+    extractor = feature_extractor(model, layers)
     transform = preprocessing(spec)
     names = [PIXELS, *layers]
-    unknown = sorted(set(layer_reduction or {}) - set(names))
-    if unknown:
-        raise ValueError(
-            f"model {spec.name!r}: layer_reduction names unknown layers {unknown}; "
-            f"layers are {names}"
-        )
 
     paths = list(stimuli["path"].values)
     batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
@@ -198,6 +193,10 @@ def _provenance(spec: ModelSpec, layers, reducers, stimuli, seed) -> dict:
         "arch": spec.arch or "",
         "factory": spec.factory or "",
         "weights": spec.weights if spec.weights is not None else "untrained",
+        "weights_source": weights_source(spec),
+        # a random-weights control names the trained model it controls for
+        "control": "random" if spec.control_of else "",
+        "control_of": spec.control_of or "",
         "model_seed": spec.seed,
         "projection_seed": seed,
         "layers": [PIXELS, *layers],

@@ -4,17 +4,29 @@ The config is one YAML file checked against ``config/schema.yaml`` with
 :func:`snakemake.utils.validate`, which also fills in the schema's defaults;
 the Snakefile and :func:`load_config` use the same call, so a config behaves
 the same inside and outside the workflow.
+
+:func:`check_config` then checks, before any job, what a schema cannot, and
+names the config key at fault: a key repeated in a config file (YAML keeps
+the last silently), cross references between models and datasets, what a
+recordings format needs, preprocessing bands against the Nyquist frequency of
+each sEEG dataset and windows against its trial schedule, subject counts, and
+permutation counts too small to reach the significance level.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
+import re
 from pathlib import Path
 
+import numpy as np
 import yaml
+from jsonschema import ValidationError
 
-from brainnet.models import ModelSpec
+from brainnet.log import logger
+from brainnet.models import ModelSpec, expand_controls
 
 __all__ = [
     "ConfigError",
@@ -23,6 +35,7 @@ __all__ = [
     "check_config",
     "load_config",
     "model_specs",
+    "read_yaml",
     "targets",
 ]
 
@@ -35,6 +48,35 @@ METHODS = ("encoding", "rsa")
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the key at fault."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key repeated in one mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"{key_node.start_mark.name}, line {line}: key {key!r} appears twice in "
+                    f"one mapping (first on line {seen[key]}); YAML would keep only the last"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: str | os.PathLike) -> dict:
+    """Read a YAML config file, refusing repeated keys (naming file, key and line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        with open(path, encoding="utf-8") as file:
+            return yaml.load(file, Loader=_StrictLoader) or {}  # noqa: S506 (a SafeLoader)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
 
 
 def default_schema() -> Path:
@@ -57,29 +99,58 @@ def load_config(path: str | os.PathLike, schema: str | os.PathLike | None = None
     config : dict
         The config with the schema's defaults filled in.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        config = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
-    return check_config(config, schema or default_schema(), source=path)
+    config = read_yaml(path)
+    return check_config(config, schema or default_schema(), source=Path(path))
 
 
-def check_config(config: dict, schema: str | os.PathLike, *, source="config") -> dict:
+def check_config(config: dict, schema: str | os.PathLike, *, source="config", files=()) -> dict:
     """Validate ``config`` in place against ``schema`` and check what a schema cannot.
 
     Cross references are checked here: a synthetic dataset's reference model
     must be a configured model, and every model entry must build a valid
-    :class:`~brainnet.models.ModelSpec`.
+    :class:`~brainnet.models.ModelSpec`. Model entries with ``control: random``
+    gain their random-weights control entry (:func:`brainnet.models.expand_controls`).
+    Dataset and model names must be usable as folder names of the results. Every
+    message is one line that names the key at fault, with the closest valid name
+    where there is one.
+
+    Parameters
+    ----------
+    config : dict
+        The parsed config (by Snakemake, or :func:`load_config`).
+    schema : path-like
+        The JSON schema.
+    source : str | path-like
+        How messages name the config.
+    files : sequence of path-like
+        The YAML files ``config`` was parsed from (``workflow.configfiles``):
+        each is read again with :func:`read_yaml`, since Snakemake's parser
+        keeps the last of two repeated keys silently.
+
+    Returns
+    -------
+    config : dict
+        The same dict, defaults filled in and data paths made absolute.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file and line, or the config key, at fault.
     """
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
+    for file in files:
+        read_yaml(file)
     try:
         validate(config, os.fspath(schema))
     except WorkflowError as err:
+        # Snakemake's message carries the whole schema; say only what is wrong, and where.
+        raise ConfigError(_schema_message(err, source)) from None
+    _check_names(config, source)
+    try:
+        expand_controls(config)
+    except ValueError as err:
         raise ConfigError(f"{source}: {err}") from err
     specs = model_specs(config)
     _resolve_paths(config)
@@ -91,11 +162,23 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config") ->
                 raise ConfigError(
                     f"{source}: datasets.{name}.recordings.reference_model is {reference!r}, "
                     f"which is not among the configured models {sorted(config['models'])}"
+                    + _closest(reference, config["models"])
                 )
             _check_planted_regions(recordings, specs[reference], f"{source}: datasets.{name}")
         unknown = sorted(set(dataset.get("models") or []) - set(config["models"]))
         if unknown:
-            raise ConfigError(f"{source}: datasets.{name}.models names unknown models {unknown}")
+            raise ConfigError(
+                f"{source}: datasets.{name}.models names unknown models {unknown}; "
+                f"the configured models are {sorted(config['models'])}"
+                + _closest(unknown[0], config["models"])
+            )
+    try:
+        for name, dataset in config["datasets"].items():
+            _check_recordings(f"datasets.{name}.recordings", dataset["recordings"])
+        _check_preprocessing(config)
+        _check_permutations(config)
+    except (ValueError, OSError) as err:
+        raise ConfigError(f"{source}: {err}") from err
     return config
 
 
@@ -122,6 +205,182 @@ def _check_planted_regions(recordings: dict, spec: ModelSpec, where: str) -> Non
     except ValueError as err:
         key = "recordings.regions" if regions is not None else "recordings (default regions)"
         raise ConfigError(f"{where}.{key}: {err}") from err
+
+
+def _check_recordings(key: str, recordings: dict) -> None:
+    """What a recordings format needs beyond the schema's types."""
+    fmt = recordings["format"]
+    if fmt == "rdm" and not str(recordings["path"]).endswith(".nc"):
+        missing = [k for k in ("region", "region_rank") if recordings.get(k) is None]
+        if missing:
+            raise ValueError(
+                f"{key} lacks {missing}: an .npz/.npy RDM file holds no regions, so the "
+                "config gives the region and region_rank of every RDM (one, or a list)"
+            )
+        if str(recordings["path"]).endswith(".npy") and not recordings.get("stimuli"):
+            raise ValueError(
+                f"{key}.stimuli is required for the .npy file {recordings['path']}: it names "
+                "the stimulus of each RDM row (one stimulus_id a line, or a CSV/TSV with a "
+                "stimulus_id column)"
+            )
+    if fmt == "synthetic":
+        n_visual = _n_visual_regions(recordings.get("regions"))
+        if n_visual > 1 and recordings["n_subjects"] < 2:
+            raise ValueError(
+                f"{key}.n_subjects is {recordings['n_subjects']}: each simulated subject has "
+                "no shaft in one visual region (subject 1 none in the first), so every "
+                "region is recorded only with n_subjects >= 2"
+            )
+
+
+def _n_visual_regions(regions) -> int:
+    from brainnet.recordings.synthetic.regions import DEFAULT_REGIONS
+
+    regions = DEFAULT_REGIONS if regions is None else regions
+    specs = regions.values() if isinstance(regions, dict) else regions
+    return sum(1 for spec in specs if isinstance(spec, dict) and (spec.get("rank") or 0) > 0)
+
+
+def _check_preprocessing(config: dict) -> None:
+    """Bands, windows and baseline, against every sEEG dataset's sampling rate and schedule."""
+    from brainnet.preprocessing.settings import (
+        DEFAULT_BANDS,
+        DEFAULT_WINDOWS,
+        check_bands,
+        check_interval,
+        check_schedule,
+        check_windows,
+    )
+
+    settings = config["preprocessing"]
+    windows = check_windows(settings.get("windows") or DEFAULT_WINDOWS, "preprocessing.windows")
+    baseline = check_interval(settings["baseline"], "preprocessing.baseline")
+    bands = settings.get("bands") or DEFAULT_BANDS
+    check_bands(bands, None, "preprocessing.bands")
+    for name, dataset in config["datasets"].items():
+        recordings = dataset["recordings"]
+        if recordings["format"] not in ICEEG_FORMATS:
+            continue
+        for sfreq, shortest, what in _schedules(f"datasets.{name}.recordings", recordings):
+            try:
+                check_bands(bands, sfreq, "preprocessing.bands")
+            except ValueError as err:
+                raise ValueError(f"{err} of {what}") from err
+            check_schedule(windows, baseline, shortest, what, key="preprocessing.")
+
+
+def _schedules(key: str, recordings: dict):
+    """``(sfreq, shortest onset interval, description)`` of a synthetic or BIDS dataset."""
+    from brainnet.preprocessing.settings import check_interval
+
+    if recordings["format"] == "synthetic":
+        isi = check_interval(recordings["isi"], f"{key}.isi")
+        band = check_interval(recordings["band"], f"{key}.band")
+        if band[1] >= recordings["sfreq"] / 2:
+            raise ValueError(
+                f"{key}.band {list(band)} Hz reaches the Nyquist frequency "
+                f"({recordings['sfreq'] / 2:g} Hz) of {key}.sfreq"
+            )
+        shortest = recordings["duration"] + isi[0]
+        yield recordings["sfreq"], shortest, key
+        return
+    from brainnet.datasets import subjects
+    from brainnet.recordings.bids import read_schedule
+
+    if not Path(recordings["path"]).is_dir():
+        return  # nothing to check against: listing its subjects names the missing folder
+    entities = {k: recordings.get(k) for k in ("task", "session", "run", "acquisition")}
+    for subject in subjects(recordings):
+        sfreq, onsets = read_schedule(recordings["path"], subject, **entities)
+        shortest = float(np.diff(onsets).min()) if onsets.size > 1 else np.inf
+        yield sfreq, shortest, f"sub-{subject} of {key}.path"
+
+
+def _check_permutations(config: dict) -> None:
+    """Permutation tests must run, and should be able to reach their alpha.
+
+    ``n_permutations: 0`` skips a test, so every p-value and the pair-level
+    alignment statistics would be NaN: refused. Fewer permutations than the
+    smallest p-value, ``1 / (1 + n_permutations)``, needs to reach the
+    significance level leave no pair significant: a warning names the key
+    (cheap test runs do this on purpose).
+    """
+    methods = {m for dataset in config["datasets"].values() for m in analyses(dataset)}
+    checks = [("gradient", "n_permutations", "alpha")]
+    if "encoding" in methods:
+        checks.append(("encoding", "n_permutations", "fdr_alpha"))
+    if "rsa" in methods:
+        checks.append(("rsa", "n_permutations", "alpha"))
+    for section, count, level in checks:
+        n, alpha = config[section][count], config[section][level]
+        needed = int(np.ceil(1 / alpha)) - 1
+        if n == 0:
+            raise ValueError(
+                f"{section}.{count} is 0: the workflow's significance tests and the "
+                f"pair-level alignment statistics need permutations; use at least {needed}"
+            )
+        if 1 / (1 + n) > alpha:
+            logger.warning(
+                "%s.%s is %d: the smallest possible p-value, 1 / (1 + %d), is above "
+                "%s.%s = %g, so no pair can be significant and the pair-level alignment "
+                "statistics will be NaN; use at least %d",
+                section, count, n, n, section, level, alpha, needed,
+            )  # fmt: skip
+
+
+def _schema_message(err, source) -> str:
+    """One line naming the key at fault and what is wrong with it, with a fix where obvious."""
+    cause = err.__context__
+    if not isinstance(cause, ValidationError):
+        return f"{source}: {err}"
+    key = ".".join(str(part) for part in cause.absolute_path) or "top level"
+    message = f"{source}: {key}: {cause.message}"
+    if cause.validator == "required" and not cause.absolute_path:
+        missing = [name for name in cause.validator_value if name not in cause.instance]
+        message += (
+            f". A config given with --configfile replaces config/config.yaml; to change "
+            f"only some keys, give both: --configfile config/config.yaml {source}"
+            if {"datasets", "models"} & set(missing)
+            else ""
+        )
+    elif cause.validator == "additionalProperties" and isinstance(cause.instance, dict):
+        known = cause.schema.get("properties", {})
+        for name in cause.instance:
+            if name not in known:
+                message += _closest(name, known)
+                break
+    elif cause.validator == "enum":
+        message += _closest(cause.instance, [str(v) for v in cause.validator_value])
+    return message
+
+
+def _closest(name, choices) -> str:
+    """`` (did you mean X?)`` for the choice closest to ``name``, or nothing."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# Names become folders of the results: one path component, and no model may take the
+# name of a folder that the dataset's own outputs use.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+_DATASET_FOLDERS = ("activations", "bids", "figures", "responses")
+
+
+def _check_names(config, source) -> None:
+    """Dataset and model names that are usable as folder names and do not collide."""
+    for section in ("datasets", "models"):
+        for name in config[section]:
+            if not _NAME.fullmatch(str(name)):
+                raise ConfigError(
+                    f"{source}: {section}.{name!r}: a name must start with a letter or digit "
+                    "and hold only letters, digits and _ . + - (it names a results folder)"
+                )
+    taken = sorted(set(map(str, config["models"])) & set(_DATASET_FOLDERS))
+    if taken:
+        raise ConfigError(
+            f"{source}: models.{taken[0]}: {taken[0]!r} is the name of a results folder of "
+            f"every dataset ({', '.join(_DATASET_FOLDERS)}); rename the model"
+        )
 
 
 _PATH_KEYS = {
@@ -183,7 +442,7 @@ def dataset_models(config: dict, dataset: str) -> list[str]:
 def targets(config: dict) -> list[str]:
     """Every final output of a run, relative to the working directory."""
     root = config["results_dir"]
-    out = [f"{root}/summary.csv"]
+    out = [f"{root}/summary.csv", f"{root}/comparisons.csv"]
     for name, dataset in config["datasets"].items():
         methods = analyses(dataset, config["rsa"]["level"])
         models = dataset_models(config, name)
@@ -196,6 +455,13 @@ def targets(config: dict) -> list[str]:
                 out.append(f"{root}/{name}/{model}/figures/layer_similarity.png")
             if "rsa_region" in methods:
                 out.append(f"{root}/{name}/{model}/rsa_region.csv")
+        if dataset["recordings"]["format"] in ICEEG_FORMATS:  # contacts with positions
+            out += [
+                f"{root}/{name}/{model}/figures/glass_brain_{method}.png"
+                for model in models
+                for method in methods
+                if method != "rsa_region"  # one score per region: no contacts to place
+            ]
         out.append(f"{root}/{name}/figures/model_comparison.png")
         if dataset["recordings"]["format"] == "synthetic":
             out.append(f"{root}/{name}/figures/single_trials.png")

@@ -18,7 +18,7 @@ format                    what ``recordings`` holds besides ``format``
 ``algonauts``             ``path`` (folder with ``brain_data/``)
 ``kriegeskorte92``        ``path`` (folder with the ``.mat`` files)
 ``rdm``                   ``path`` (.npz/.npy or netCDF), ``region``, ``region_rank``,
-                          ``subject``, ``key``
+                          ``subject``, ``stimuli`` (row ids), ``key``
 ========================  ==========================================================
 """
 

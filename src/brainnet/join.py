@@ -5,6 +5,14 @@ data over the same stimuli. Images and recordings are matched only through the
 ``stimulus_id`` coordinate of the ``stimulus`` dimension: the brain data are
 reordered to the activations' stimulus order, and ids that do not line up
 raise a ``ValueError`` naming them (see ``docs/architecture.md``).
+
+Ids are compared as written, so every reader passes them through
+:func:`clean_ids` first: ``"face01 "`` and ``"face01"`` are one stimulus.
+Stimuli that the brain data lack because they were dropped on assembly (never
+presented, or without a response in some subject; listed in the attribute
+``dropped_stimuli``, see :func:`brainnet.responses.drop_unusable`) are left
+out of the activations by :func:`shared_stimuli`, so that encoding and RSA see
+only stimuli with a response.
 """
 
 from __future__ import annotations
@@ -14,12 +22,15 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import xarray as xr
 
+from brainnet.log import logger, preview
 from brainnet.responses import RESPONSE_DIMS
 
 __all__ = [
     "align_responses",
+    "clean_ids",
     "format_ids",
     "layer_names",
+    "shared_stimuli",
     "stimulus_ids",
     "stimulus_order",
 ]
@@ -168,6 +179,77 @@ def align_responses(
             raise ValueError(f"responses lack the channel coordinate {name!r}")
     ids = stimulus_ids(responses, "responses")
     return responses.isel(stimulus=stimulus_order(activations, ids, "responses", "a response"))
+
+
+def clean_ids(ids: Iterable, source: str) -> list[str]:
+    """Stimulus ids as strings without surrounding whitespace.
+
+    Parameters
+    ----------
+    ids : iterable
+        The ids as read.
+    source : str
+        The file or table they come from, named in messages.
+
+    Returns
+    -------
+    ids : list of str
+        Stripped ids; those that changed are logged as a warning, so
+        ``"face01 "`` in one file and ``"face01"`` in another join.
+
+    Raises
+    ------
+    ValueError
+        An id that is empty (or only whitespace), naming ``source`` and its
+        positions.
+    """
+    raw = [str(i) for i in ids]
+    cleaned = [i.strip() for i in raw]
+    changed = [repr(r) for r, c in zip(raw, cleaned, strict=True) if r != c]
+    if changed:
+        logger.warning(
+            "%s: removed the spaces around %d stimulus ids: %s",
+            source,
+            len(changed),
+            preview(changed),
+        )
+    empty = [n for n, i in enumerate(cleaned) if not i]
+    if empty:
+        raise ValueError(f"{source}: empty stimulus ids at positions {preview(empty)}")
+    return cleaned
+
+
+def shared_stimuli(activations: xr.Dataset, brain: xr.Dataset) -> xr.Dataset:
+    """The activations of the stimuli the brain data kept.
+
+    Parameters
+    ----------
+    activations : xarray.Dataset
+        Activations of the whole stimulus set (coordinate ``stimulus_id``).
+    brain : xarray.Dataset
+        Responses or brain RDMs; the attribute ``dropped_stimuli`` (a list of
+        ``{stimulus_id, reason}``) names stimuli dropped on assembly.
+
+    Returns
+    -------
+    activations : xarray.Dataset
+        Without the dropped stimuli (the same object when none was dropped),
+        with the drops in its ``dropped_stimuli`` attribute. Other mismatches
+        are left for :func:`stimulus_order` to refuse by name.
+    """
+    dropped = [str(d["stimulus_id"]) for d in brain.attrs.get("dropped_stimuli") or []]
+    if not dropped:
+        return activations
+    ids = stimulus_ids(activations, "activations")
+    keep = ~np.isin(ids, dropped)
+    logger.warning(
+        "leaving out %d stimuli that have no brain data (dropped on assembly): %s",
+        int((~keep).sum()),
+        preview(ids[~keep]),
+    )
+    kept = activations.isel(stimulus=np.flatnonzero(keep))
+    kept.attrs = {**activations.attrs, "dropped_stimuli": brain.attrs["dropped_stimuli"]}
+    return kept
 
 
 def format_ids(ids: Iterable) -> str:

@@ -1,10 +1,13 @@
-"""The run summary ``results/summary.csv``.
+"""The run summary ``results/summary.csv`` and its sibling ``results/comparisons.csv``.
 
 One row per dataset, model, method, band and window gathers the alignment
 statistics and the preferred layer of every region from the gradient
-artefacts (:func:`brainnet.gradient.gradient_statistics`). The figure
-captions of the Snakemake report live beside the workflow in
-``workflow/report/*.rst``.
+artefacts (:func:`brainnet.gradient.gradient_statistics`). The paired tests
+between models (:func:`brainnet.gradient.compare_models`) get one row per
+dataset, method, pair, band, window and statistic. The figure captions of the
+Snakemake report live beside the workflow in ``workflow/report/*.rst``.
+:func:`write_summary_page` writes the summary as an HTML page, which the
+Snakemake report shows in place (a CSV it only offers for download).
 """
 
 from __future__ import annotations
@@ -17,10 +20,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from brainnet.gradient import planted_layer_index
+from brainnet.gradient import RECOMMENDED, STATISTIC_NAMES, planted_layer_index
 from brainnet.io import atomic_path
 
-__all__ = ["region_table", "summary_table", "write_summary", "REGION_COLUMNS", "SUMMARY_COLUMNS"]
+__all__ = [
+    "region_table",
+    "summary_table",
+    "write_summary",
+    "write_summary_page",
+    "comparison_table",
+    "REGION_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "COMPARISON_COLUMNS",
+]
 
 #: Fixed leading columns of the summary; ``best_layer_<region>`` columns and,
 #: with ground truth, ``n_recovered`` and ``n_planted`` follow.
@@ -246,6 +258,76 @@ def write_summary(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
     return path
 
 
+def write_summary_page(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write the summary table as a self-contained HTML page, atomically.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Output of :func:`summary_table`. The page holds its columns with the
+        recommended region-level rho and the regions' best layers first,
+        names the three alignment statistics (pair-level tau, channel-level
+        rho, region-level rho), rounds values to three digits and keeps the
+        header in view while the table scrolls.
+    path : path-like
+        The HTML file (``results/summary.html`` in the workflow).
+
+    Returns
+    -------
+    path : Path
+        ``path``, once the page is complete.
+    """
+    path = Path(path)
+    # what a row is about, then the recommended statistic and the regions' best layers
+    # in view; the other statistics and the band and window edges to the right
+    leading = ["dataset", "model", "method", "band", "window"]
+    leading += [c for c in summary.columns if c.startswith(RECOMMENDED)]
+    leading += [c for c in summary.columns if c.startswith(("n_recovered", "n_planted"))]
+    leading += [c for c in summary.columns if c.startswith("best_layer_")]
+    columns = leading + [c for c in summary.columns if c not in leading]
+    table = summary[columns].to_html(
+        index=False, na_rep="", float_format=lambda value: f"{value:.3g}", border=0
+    )
+    names = "".join(
+        f"<li><code>{column}</code>: {STATISTIC_NAMES[column]}"
+        + (" (recommended)" if column == RECOMMENDED else "")
+        + f", {_MEANINGS[column]}</li>"
+        for column in ("region_alignment_rho", "alignment_rho", "alignment_tau")
+    )
+    page = _PAGE.format(title="brainnet summary", names=names, n_rows=len(summary), table=table)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(page, encoding="utf-8")
+    return path
+
+
+_MEANINGS = {
+    "region_alignment_rho": "Spearman's ρ between region rank and each region's preferred layer",
+    "alignment_rho": "Spearman's ρ between region rank and each channel's preferred layer",
+    "alignment_tau": (
+        "Kendall's τ between region rank and layer index over significant channel-layer pairs"
+    ),
+}
+# Header cells stay in view while the table scrolls (the report shows the page in a frame).
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 13px/1.4 system-ui, sans-serif; margin: 12px; }}
+table {{ border-collapse: collapse; white-space: nowrap; }}
+th, td {{ padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: right; }}
+th {{ position: sticky; top: 0; background: #f4f4f4; }}
+td:nth-child(-n+5), th:nth-child(-n+5) {{ text-align: left; }}
+</style></head><body>
+<h1 style="font-size: 16px">{title}</h1>
+<p>{n_rows} rows, one per dataset, model, method, band and window; <code>_low</code>,
+<code>_high</code> are the bootstrap interval and <code>_p</code> the permutation p of a
+statistic. The same table is <code>results/summary.csv</code>, there in another column
+order. The alignment statistics:</p>
+<ul>{names}</ul>
+{table}
+</body></html>
+"""
+
+
 def _rows(gradient, names, regions, truth, *, with_truth):
     """The summary rows of one gradient, one per band and window, led by ``names``."""
     layers = np.asarray(gradient["layer"].values, dtype=str)
@@ -314,3 +396,102 @@ def _region_columns(gradients):
         ):
             ranks.setdefault(region, int(rank))
     return sorted(ranks, key=lambda region: (ranks[region] == 0, ranks[region], region))
+
+
+#: Columns of ``results/comparisons.csv``.
+COMPARISON_COLUMNS = (
+    "dataset",
+    "method",
+    "model_a",
+    "model_b",
+    *SUMMARY_COLUMNS[3:9],  # band, window and their edges
+    "region",
+    "statistic",
+    "value_a",
+    "value_b",
+    "difference",
+    "low",
+    "high",
+    "p",
+)
+_SUFFIXES = {
+    "_a": "value_a",
+    "_b": "value_b",
+    "_difference": "difference",
+    "_difference_low": "low",
+    "_difference_high": "high",
+    "_difference_p": "p",
+}
+
+
+def comparison_table(comparisons: Mapping[tuple[str, str], xr.Dataset]) -> pd.DataFrame:
+    """Tabulate paired model comparisons: one row per statistic, band and window of a pair.
+
+    Parameters
+    ----------
+    comparisons : mapping of (dataset, method) to xarray.Dataset
+        Outputs of :func:`brainnet.gradient.compare_models`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns :data:`COMPARISON_COLUMNS`; rows in the order of the mapping,
+        then pair, band and window, then the regions by rank and the
+        alignment:
+
+        ``dataset``, ``method``, ``model_a``, ``model_b``
+            Which two models, scored by which method; differences are A minus B.
+        ``band``, ``window``, ``fmin``, ``fmax``, ``tmin``, ``tmax``
+            The band and window, with their edges (empty without bands or time).
+        ``region``, ``statistic``
+            ``peak_score`` rows, one per region: the region's mean score at its
+            preferred layer. ``region_alignment_rho`` rows, ``region`` empty:
+            Spearman's rho between region rank and region preferred layer.
+        ``value_a``, ``value_b``, ``difference``
+            Each model's value and their difference.
+        ``low``, ``high``, ``p``
+            The paired hierarchical bootstrap interval of the difference and
+            its two-sided paired permutation p.
+
+    Raises
+    ------
+    ValueError
+        When a key is not a (dataset, method) pair.
+    KeyError
+        When a comparison lacks a variable.
+    """
+    frames = []
+    for key, comparison in comparisons.items():
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ValueError(f"comparisons: keys must be (dataset, method) tuples, got {key!r}")
+        frames.append(_comparison_rows(comparison, *map(str, key)))
+    if not frames:
+        return pd.DataFrame(columns=COMPARISON_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _comparison_rows(comparison, dataset, method):
+    """The rows of one dataset's comparisons by one method, the alignment after the regions."""
+    frames = []
+    for statistic, dims in (
+        ("peak_score", ["pair", "band", "window", "region"]),
+        ("region_alignment_rho", ["pair", "band", "window"]),
+    ):
+        names = {f"{statistic}{suffix}": column for suffix, column in _SUFFIXES.items()}
+        missing = [name for name in names if name not in comparison]
+        if missing:
+            raise KeyError(f"comparisons ({dataset}, {method}) lack {missing}")
+        frame = comparison[list(names)].rename(names).to_dataframe(dim_order=dims)
+        frames.append(frame.reset_index().assign(statistic=statistic))
+    table = pd.concat(frames, ignore_index=True).assign(dataset=dataset, method=method)
+    table["region"] = table["region"].fillna("")
+    # the comparisons' own order, with the alignment after the regions
+    order = ["pair", "band", "window", "region"]
+    for dim in order:
+        categories = [str(v) for v in comparison[dim].values] + ([""] if dim == "region" else [])
+        table[dim] = pd.Categorical(table[dim].astype(str), categories=categories)
+    table = table.sort_values(order, kind="stable").reset_index(drop=True)
+    for column in COMPARISON_COLUMNS:
+        if column not in table:
+            table[column] = np.nan  # band or window edges of data without bands or time
+    return table[list(COMPARISON_COLUMNS)].astype({dim: str for dim in order[1:]})

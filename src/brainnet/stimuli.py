@@ -7,11 +7,11 @@ Sources
     the folder get the category ``""``). ``stimulus_id`` is the path relative
     to the folder without its extension, e.g. ``faces/face01``.
 ``csv``
-    A manifest with columns ``stimulus_id,path[,category]``; relative paths
-    are relative to the manifest.
+    A manifest with columns ``stimulus_id,path[,category]``; paths are
+    relative to the manifest and must stay inside its folder.
 ``zip``
     A zip archive of images, extracted beside the table; ``stimulus_id`` is the
-    file stem (as in the Cowley V4 release).
+    file stem (as in the Cowley V4 release), unique across the archive's folders.
 ``array``
     A ``.npy`` array ``(n, height, width[, 3])`` of images, written out as PNG;
     ``stimulus_id`` is ``stim_001`` ... and categories may come from a JSON list
@@ -22,7 +22,13 @@ Sources
     seed. See :mod:`brainnet.embedded`.
 
 Every image is decoded once when the table is built, so that a missing or
-corrupt file stops the run at the first stage with its name.
+corrupt file stops the run at the first stage with its name. JPEG files are
+also decoded strictly by libjpeg-turbo (:mod:`simplejpeg`): Pillow decodes a
+JPEG whose compressed data are damaged into a garbled image without an error,
+libjpeg-turbo reports it. Stimulus ids lose surrounding spaces
+(:func:`brainnet.join.clean_ids`). Images that a source writes (``zip``,
+``array``, ``embedded``) are checked in their temporary folder, so a failure
+leaves no folder behind.
 """
 
 from __future__ import annotations
@@ -35,12 +41,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import simplejpeg
 import xarray as xr
 from PIL import Image, UnidentifiedImageError
 
 from brainnet import embedded
 from brainnet.io import atomic_path
-from brainnet.log import logger, set_log_level
+from brainnet.join import clean_ids
+from brainnet.log import logger, preview, set_log_level
+from brainnet.tables import read_table
 
 __all__ = ["IMAGE_SUFFIXES", "build_stimuli", "load_image", "stimulus_table", "validate_images"]
 
@@ -53,13 +62,18 @@ def load_image(path: str | os.PathLike) -> Image.Image:
 
     Grayscale, palette, CMYK and 16- or 32-bit images are converted; an alpha
     channel is composited onto white so transparent pixels do not become black.
+    Wide images keep their brightness: 16-bit values (0-65535, also in 32-bit
+    integer images) are divided by 257 and float values (0-1) multiplied by
+    255, the same for every image, so that a darker image stays darker.
 
     Raises
     ------
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the file is not a readable image (corrupt or truncated), naming it.
+        If the file is not a readable image (corrupt or truncated, or a JPEG
+        with damaged compressed data), or holds values outside the range of
+        its mode; the message names it.
     """
     path = Path(path)
     if not path.is_file():
@@ -67,18 +81,39 @@ def load_image(path: str | os.PathLike) -> Image.Image:
     try:
         with Image.open(path) as img:
             img.load()  # decode fully now: truncated files fail here, not later
+            if img.format in ("JPEG", "MPO"):
+                _check_jpeg(path)
             return _to_rgb(img)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         raise ValueError(f"cannot read stimulus image {path}: {err}") from err
 
 
+def _check_jpeg(path: Path) -> None:
+    """Decode a JPEG strictly: libjpeg-turbo's warnings ("Corrupt JPEG data") are errors."""
+    data = path.read_bytes()
+    colorspace = simplejpeg.decode_jpeg_header(data)[2]
+    simplejpeg.decode_jpeg(
+        data, colorspace="CMYK" if colorspace in ("CMYK", "YCCK") else "RGB", strict=True
+    )
+
+
+# Full scale of the wide modes: 16-bit integers (also in 32-bit "I" images) and floats.
+_FULL_SCALE = {"F": 1.0, "I": 65535.0, "I;16": 65535.0, "I;16B": 65535.0}
+_FULL_SCALE |= {"I;16L": 65535.0, "I;16N": 65535.0}
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
-    if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        # Wide integer or float grayscale: rescale the observed range to 8 bits.
+    if img.mode in _FULL_SCALE:
+        # A fixed full scale, not each image's own range: brightness differences
+        # between images are part of the stimulus.
+        full = _FULL_SCALE[img.mode]
         values = np.asarray(img, dtype=np.float64)
-        low, high = float(values.min()), float(values.max())
-        scale = 255.0 / (high - low) if high > low else 0.0
-        img = Image.fromarray(((values - low) * scale).round().astype(np.uint8), mode="L")
+        if not np.isfinite(values).all() or values.min() < 0 or values.max() > full:
+            raise ValueError(
+                f"mode {img.mode} image holds values {values.min():g} to {values.max():g}, "
+                f"outside 0-{full:g}; convert it to 8 or 16 bits"
+            )
+        img = Image.fromarray((values * (255.0 / full)).round().astype(np.uint8), mode="L")
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA"):
@@ -110,7 +145,7 @@ def stimulus_table(
         Dimension ``stimulus`` with coordinates ``stimulus_id``, ``category``
         and ``path``.
     """
-    ids = [str(s) for s in stimulus_ids]
+    ids = clean_ids(stimulus_ids, f"stimulus set {set_name!r}")
     if not ids:
         raise ValueError(f"stimulus set {set_name!r} is empty")
     counts = pd.Series(ids).value_counts()
@@ -133,10 +168,15 @@ def stimulus_table(
     )
 
 
-def validate_images(table: xr.Dataset) -> None:
-    """Decode every image of ``table``; raise naming the first bad one."""
+def validate_images(table: xr.Dataset, paths=None) -> None:
+    """Decode every image of ``table``; raise naming the bad ones.
+
+    ``paths`` (one per stimulus) replaces the table's paths, for images still
+    in the temporary folder they are written to.
+    """
+    paths = table["path"].values if paths is None else paths
     bad = []
-    for sid, path in zip(table["stimulus_id"].values, table["path"].values, strict=True):
+    for sid, path in zip(table["stimulus_id"].values, paths, strict=True):
         try:
             load_image(path)
         except (FileNotFoundError, ValueError) as err:
@@ -162,22 +202,32 @@ def _from_folder(root: Path) -> xr.Dataset:
 def _from_csv(manifest: Path) -> xr.Dataset:
     if not manifest.is_file():
         raise FileNotFoundError(f"stimulus manifest not found: {manifest}")
-    frame = pd.read_csv(manifest, dtype=str, keep_default_na=False)
-    missing = {"stimulus_id", "path"} - set(frame.columns)
-    if missing:
-        raise ValueError(
-            f"stimulus manifest {manifest} lacks column(s) {sorted(missing)}; "
-            f"it has {list(frame.columns)}"
-        )
-    empty = frame.index[(frame["stimulus_id"] == "") | (frame["path"] == "")]
+    frame = read_table(manifest, sep=",", required=("stimulus_id", "path"))
+    empty = frame.index[(frame["stimulus_id"].str.strip() == "") | (frame["path"] == "")]
     if len(empty):
         raise ValueError(
             f"stimulus manifest {manifest}: empty stimulus_id or path on rows "
             f"{[int(i) + 2 for i in empty[:5]]}"
         )
-    paths = [p if Path(p).is_absolute() else manifest.parent / p for p in frame["path"]]
+    paths = [_contained(manifest, p, i + 2) for i, p in enumerate(frame["path"])]
     categories = frame.get("category")
     return stimulus_table(frame["stimulus_id"], paths, categories, set_name=manifest.stem)
+
+
+def _contained(manifest: Path, path: str, row: int) -> Path:
+    """``path`` of a manifest row under the manifest's folder, refusing any way out of it.
+
+    Compared after normalising ``..`` but without resolving symbolic links, so
+    a linked image folder inside the manifest's folder is allowed.
+    """
+    folder = Path(os.path.abspath(manifest.parent))
+    target = Path(os.path.normpath(folder / path))
+    if Path(path).is_absolute() or not target.is_relative_to(folder):
+        raise ValueError(
+            f"stimulus manifest {manifest}, row {row}: path {path!r} is not inside the "
+            f"manifest's folder {folder}; paths must be relative and stay below it"
+        )
+    return target
 
 
 def _from_zip(archive: Path, out_dir: Path) -> xr.Dataset:
@@ -192,18 +242,33 @@ def _from_zip(archive: Path, out_dir: Path) -> xr.Dataset:
             )
             if not members:
                 raise ValueError(f"no images in stimulus archive {archive}")
+            _check_unique_stems(members, archive)
+            names = [Path(m).name for m in members]
+            table = stimulus_table(
+                [Path(n).stem for n in names], [out_dir / n for n in names], set_name=archive.stem
+            )
             with atomic_path(out_dir) as tmp:
                 tmp.mkdir()
-                for member in members:
-                    target = tmp / Path(member).name
-                    with zf.open(member) as src, open(target, "wb") as dst:
+                for member, name in zip(members, names, strict=True):
+                    with zf.open(member) as src, open(tmp / name, "wb") as dst:
                         shutil.copyfileobj(src, dst)
+                validate_images(table, [tmp / n for n in names])
     except zipfile.BadZipFile as err:
         raise ValueError(f"corrupt stimulus archive {archive}: {err}") from err
-    names = [Path(m).name for m in members]
-    return stimulus_table(
-        [Path(n).stem for n in names], [out_dir / n for n in names], set_name=archive.stem
-    )
+    return table
+
+
+def _check_unique_stems(members: list[str], archive: Path) -> None:
+    """Members are extracted flat and named by stem: two with one stem would clash."""
+    by_stem: dict[str, list[str]] = {}
+    for member in members:
+        by_stem.setdefault(Path(member).stem.strip(), []).append(member)
+    clashes = {stem: found for stem, found in by_stem.items() if len(found) > 1}
+    if clashes:
+        raise ValueError(
+            f"stimulus archive {archive}: members share a file stem, which is their "
+            f"stimulus_id: {preview(f'{stem}: {found}' for stem, found in clashes.items())}"
+        )
 
 
 def _from_array(array_path: Path, out_dir: Path, labels: Path | None = None) -> xr.Dataset:
@@ -214,6 +279,11 @@ def _from_array(array_path: Path, out_dir: Path, labels: Path | None = None) -> 
         raise ValueError(
             f"stimulus array {array_path} has shape {images.shape}; expected "
             "(n, height, width) or (n, height, width, channels)"
+        )
+    if images.dtype != np.uint8:
+        raise ValueError(
+            f"stimulus array {array_path} has dtype {images.dtype}; expected uint8 (0-255), "
+            "the only range that converts to pixels without a guess"
         )
     categories = None
     if labels is not None:
@@ -228,7 +298,7 @@ def _from_array(array_path: Path, out_dir: Path, labels: Path | None = None) -> 
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
         for sid, image in zip(ids, images, strict=True):
-            Image.fromarray(np.asarray(image).squeeze().astype(np.uint8)).save(tmp / f"{sid}.png")
+            Image.fromarray(np.asarray(image).squeeze()).save(tmp / f"{sid}.png")
     return stimulus_table(
         ids, [out_dir / f"{sid}.png" for sid in ids], categories, set_name=array_path.stem
     )
@@ -310,7 +380,8 @@ def build_stimuli(
                 f"unknown stimulus source {source!r}; "
                 "expected one of embedded, folder, csv, zip, array"
             )
-    validate_images(table)
+    if source in ("folder", "csv"):
+        validate_images(table)  # the other sources wrote (and zip checked) their images
     logger.info(
         "stimulus set %r: %d images in %d categories",
         table.attrs["set_name"],

@@ -1,11 +1,20 @@
 # Helpers shared by the rule files: which files a dataset's rules need.
 from brainnet.config import ICEEG_FORMATS, RDM_FORMATS, analyses, dataset_models
 from brainnet.datasets import subjects
+from brainnet.gradient import model_pairs
 
 
 def recordings(dataset):
     """The recordings section of a dataset's config."""
     return config["datasets"][dataset]["recordings"]
+
+
+def planted_band(dataset, model):
+    """The frequency range (Hz) of the signal planted by a synthetic dataset's reference model."""
+    source = recordings(dataset)
+    if source["format"] == "synthetic" and source["reference_model"] == model:
+        return source["band"]
+    return None
 
 
 def brain_data(dataset):
@@ -44,3 +53,29 @@ def subject_inputs(wildcards):
     if recordings(wildcards.dataset)["format"] == "synthetic":
         inputs["bids"] = bids_root(wildcards.dataset)
     return inputs
+
+
+def comparison_pairs(dataset):
+    """The (model_a, model_b) pairs of a dataset's paired tests (config comparison.pairs)."""
+    models = dataset_models(config, dataset)
+    return model_pairs(
+        models,
+        config["comparison"]["pairs"],
+        control_of={name: config["models"][name].get("control_of") for name in models},
+        configured=list(config["models"]),
+    )
+
+
+def compared_models(dataset):
+    """The models that enter a dataset's paired tests, in config order."""
+    return list(dict.fromkeys(model for pair in comparison_pairs(dataset) for model in pair))
+
+
+def comparisons_of(dataset):
+    """The paired-comparison files of a dataset, one per method; none without pairs."""
+    if not comparison_pairs(dataset):
+        return []
+    return [
+        f"{RESULTS}/{dataset}/comparisons_{method}.nc"
+        for method in analyses(config["datasets"][dataset])
+    ]

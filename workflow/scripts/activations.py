@@ -2,7 +2,10 @@ import torch
 
 from brainnet.activations import extract_activations
 from brainnet.io import read_dataset
+from brainnet.log import log_to_file
 from brainnet.models import ModelSpec
+
+log_to_file(snakemake.log[0])
 
 torch.set_num_threads(snakemake.threads)
 entry = snakemake.params.model

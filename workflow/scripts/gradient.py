@@ -1,5 +1,8 @@
 from brainnet.gradient import gradient_statistics
 from brainnet.io import read_dataset, write_netcdf
+from brainnet.log import log_to_file
+
+log_to_file(snakemake.log[0])
 
 wildcards = snakemake.wildcards
 gradient = gradient_statistics(
@@ -7,6 +10,7 @@ gradient = gradient_statistics(
     method=wildcards.method,
     model=wildcards.model,
     dataset=wildcards.dataset,
+    planted_band=snakemake.params.planted_band,
     **{"seed": snakemake.params.seed, **snakemake.params.settings},
     verbose=True,
 )

@@ -1,6 +1,9 @@
 from brainnet.datasets import array_responses
 from brainnet.io import read_dataset, write_netcdf
+from brainnet.log import log_to_file
 from brainnet.preprocessing import merge_responses
+
+log_to_file(snakemake.log[0])
 
 if snakemake.input.subjects:
     responses = merge_responses([read_dataset(path) for path in snakemake.input.subjects])

@@ -1,7 +1,11 @@
 from threadpoolctl import threadpool_limits
 
 from brainnet.io import read_dataset, write_netcdf
+from brainnet.join import shared_stimuli
+from brainnet.log import log_to_file
 from brainnet.rsa import rsa_precomputed, rsa_scores
+
+log_to_file(snakemake.log[0])
 
 settings = {"seed": snakemake.params.seed, **snakemake.params.settings}
 if snakemake.params.precomputed:
@@ -9,10 +13,11 @@ if snakemake.params.precomputed:
     for key in ("responsive_only", "region_metric", "n_bootstrap"):
         settings.pop(key)
 score = rsa_precomputed if snakemake.params.precomputed else rsa_scores
+brain = read_dataset(snakemake.input.brain)
 with threadpool_limits(snakemake.threads):
     scores = score(
-        read_dataset(snakemake.input.activations),
-        read_dataset(snakemake.input.brain),
+        shared_stimuli(read_dataset(snakemake.input.activations), brain),
+        brain,
         **settings,
         verbose=True,
     )

@@ -1,5 +1,8 @@
 from brainnet.datasets import simulate
 from brainnet.io import read_dataset
+from brainnet.log import log_to_file
+
+log_to_file(snakemake.log[0])
 
 simulate(
     read_dataset(snakemake.input.stimuli),

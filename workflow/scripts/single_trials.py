@@ -1,6 +1,9 @@
 from brainnet.datasets import read_recording
 from brainnet.io import read_dataset
+from brainnet.log import log_to_file
 from brainnet.plots.signals import plot_trial
+
+log_to_file(snakemake.log[0])
 
 recording = read_recording(
     snakemake.input.bids,

@@ -1,5 +1,8 @@
 from brainnet.datasets import subject_responses
 from brainnet.io import read_dataset, write_netcdf
+from brainnet.log import log_to_file
+
+log_to_file(snakemake.log[0])
 
 recordings = snakemake.params.recordings
 root = snakemake.input.get("bids", recordings.get("path"))

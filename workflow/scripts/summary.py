@@ -2,7 +2,10 @@ from pathlib import Path
 
 from brainnet.datasets import ground_truth, planted_layers
 from brainnet.io import read_dataset
-from brainnet.report import summary_table, write_summary
+from brainnet.log import log_to_file
+from brainnet.report import summary_table, write_summary, write_summary_page
+
+log_to_file(snakemake.log[0])
 
 gradients = {}
 for path in snakemake.input.gradients:
@@ -14,4 +17,6 @@ planted = {
     (Path(bids).parent.name, ground_truth(bids)["model"]): planted_layers(bids)
     for bids in snakemake.input.truth
 }
-write_summary(summary_table(gradients, planted=planted), snakemake.output[0])
+summary = summary_table(gradients, planted=planted)
+write_summary(summary, snakemake.output[0])
+write_summary_page(summary, snakemake.output.page)

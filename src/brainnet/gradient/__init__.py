@@ -22,7 +22,8 @@ Modules, in the order the stage uses them:
 * :mod:`~brainnet.gradient.stage`: :func:`gradient_statistics`, the stage
   itself, and the assembly of its Dataset;
 * :mod:`~brainnet.gradient.inputs`: checks of the settings and of the scores;
-* :mod:`~brainnet.gradient.preferred`: preferred layers of channels and regions;
+* :mod:`~brainnet.gradient.preferred`: preferred layers of channels and regions
+  (:func:`channel_preferred_layers` for figures of individual channels);
 * :mod:`~brainnet.gradient.regions`: region means with hierarchical bootstrap
   intervals;
 * :mod:`~brainnet.gradient.alignment`: the alignment statistics with their
@@ -30,10 +31,42 @@ Modules, in the order the stage uses them:
 * :mod:`~brainnet.gradient.tables`: tau-b and rho of contingency tables;
 * :mod:`~brainnet.gradient.resampling`: bootstrap weights, percentile
   intervals and permutation p-values;
-* :mod:`~brainnet.gradient.describe`: reading a finished gradient Dataset.
+* :mod:`~brainnet.gradient.describe`: reading a finished gradient Dataset:
+  its description, its one-line result (the strongest significant
+  region-level rho) and the names of the statistics;
+* :mod:`~brainnet.gradient.paired`: :func:`paired_comparison`, the paired
+  test of two models on the same channels (differences of peak region means
+  and of region-level alignment, with a paired bootstrap and permutation);
+* :mod:`~brainnet.gradient.pairs`: which pairs of models to compare
+  (:func:`model_pairs`) and all of a dataset's comparisons (:func:`compare_models`).
 """
 
-from brainnet.gradient.describe import describe_gradient, planted_layer_index
+from brainnet.gradient.describe import (
+    RECOMMENDED,
+    STATISTIC_NAMES,
+    alignment_undefined,
+    describe_gradient,
+    describe_result,
+    planted_layer_index,
+    strongest_alignment,
+)
+from brainnet.gradient.paired import paired_comparison
+from brainnet.gradient.pairs import compare_models, model_pairs
+from brainnet.gradient.preferred import channel_preferred_layers
 from brainnet.gradient.stage import SCORE_LABELS, gradient_statistics
 
-__all__ = ["gradient_statistics", "planted_layer_index", "describe_gradient", "SCORE_LABELS"]
+__all__ = [
+    "gradient_statistics",
+    "paired_comparison",
+    "compare_models",
+    "model_pairs",
+    "channel_preferred_layers",
+    "planted_layer_index",
+    "describe_gradient",
+    "describe_result",
+    "alignment_undefined",
+    "strongest_alignment",
+    "RECOMMENDED",
+    "STATISTIC_NAMES",
+    "SCORE_LABELS",
+]

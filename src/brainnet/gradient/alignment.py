@@ -205,9 +205,18 @@ def _permuted_alignment(scores, labels, ranks, layer_index, n_permutations, rng)
 def _spearman_rows(x, rows):
     """Spearman's rho of ``x`` with every row of ``rows``; NaN for rows that are constant
     or hold NaN."""
-    y = stats.rankdata(rows, axis=-1)
-    y = np.where(np.isnan(rows).any(axis=-1, keepdims=True), np.nan, y)
-    x = stats.rankdata(x) - (len(x) + 1) / 2
+    return _rank_correlation(stats.rankdata(x), np.asarray(rows, float)[..., None, None])[
+        ..., 0, 0
+    ]
+
+
+def _rank_correlation(ranks, preferred):
+    """Spearman's rho of ``ranks`` (regions) with ``preferred`` ``(..., region, band, window)``;
+    NaN where a region has no preferred layer or all regions prefer the same one."""
+    moved = np.moveaxis(preferred, -3, -1)
+    y = stats.rankdata(moved, axis=-1)
+    y = np.where(np.isnan(moved).any(axis=-1, keepdims=True), np.nan, y)
+    x = ranks - ranks.mean()
     y = y - y.mean(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (y @ x) / np.sqrt((y**2).sum(-1) * (x**2).sum())

@@ -25,6 +25,47 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import xarray as xr
+
+from brainnet.gradient.inputs import _scores_and_significance
+
+
+def channel_preferred_layers(
+    scores: xr.Dataset, *, method: str, alpha: float = 0.05, ceiled: bool = False
+) -> xr.DataArray:
+    """The ``layer_index`` of each channel's best significant layer, per band and window.
+
+    The channel-level preference that the gradient statistics count (see
+    :func:`~brainnet.gradient.gradient_statistics`, whose arguments these are),
+    for figures that show individual channels, e.g. on the brain.
+
+    Parameters
+    ----------
+    scores : xarray.Dataset
+        Channel-level encoding or RSA scores over ``(layer, channel, band, window)``.
+    method : ``"encoding"`` | ``"rsa"``
+        Which kind of scores ``scores`` holds.
+    alpha : float
+        Significance level where ``scores`` has no ``significant`` variable.
+    ceiled : bool
+        Use the noise-ceiled ``r_ceiled`` (encoding only).
+
+    Returns
+    -------
+    preferred : xarray.DataArray
+        ``(channel, band, window)``, NaN where a channel has no significant
+        layer; the channel, band and window coordinates of ``scores`` (such
+        as ``region``, ``x``, ``y``, ``z``) are kept.
+    """
+    score, significant, _ = _scores_and_significance(scores, method, alpha, ceiled)
+    values = score.to_numpy().astype(float)
+    best = _channel_preferred(values, significant.to_numpy() & np.isfinite(values))
+    layer_index = score["layer_index"].to_numpy()
+    index = np.where(best >= 0, layer_index[np.maximum(best, 0)], np.nan)
+    coords = {name: c.variable for name, c in score.coords.items() if "layer" not in c.dims}
+    return xr.DataArray(
+        index, dims=("channel", "band", "window"), coords=coords, name="preferred_layer"
+    )
 
 
 def _channel_preferred(values, sig):

@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from brainnet.gradient.alignment import _alignment_statistics, _region_alignment
+from brainnet.gradient.describe import describe_gradient, describe_result
 from brainnet.gradient.inputs import (
     _channel_labels,
     _check_settings,
@@ -49,6 +50,7 @@ def gradient_statistics(
     seed: int = 0,
     model: str | None = None,
     dataset: str | None = None,
+    planted_band: tuple[float, float] | None = None,
     verbose: bool | str | None = None,
 ) -> xr.Dataset:
     """Aggregate channel scores by region and measure the layer gradient.
@@ -88,6 +90,11 @@ def gradient_statistics(
         Seed of every random step; equal seeds give identical results.
     model, dataset : str | None
         Names stored in the attributes; default to ``scores.attrs``.
+    planted_band : (float, float) | None
+        Frequency range (Hz) of a signal planted into the data (synthetic
+        data, reference model): the logged one-line result is then the
+        strongest in the bands that overlap it (see
+        :func:`~brainnet.gradient.describe_result`). It changes no statistic.
     verbose : bool | str | None
         Logging level (see :func:`brainnet.set_log_level`).
 
@@ -171,7 +178,9 @@ def gradient_statistics(
         ci=ci,
         seed=seed,
     )
-    _log_summary(gradient)
+    logger.info(
+        "%s: %s", describe_gradient(gradient), describe_result(gradient, planted_band=planted_band)
+    )
     return gradient
 
 
@@ -348,15 +357,19 @@ _DESCRIPTIONS = {
     "preferred_layer_low": "lowest layer_index of the layers tied to the preferred layer",
     "preferred_layer_high": "highest layer_index of the layers tied to the preferred layer",
     "preferred_layer_agreement": "fraction of bootstrap resamples with the same preferred layer",
-    "alignment_tau": "Kendall tau-b of region rank and layer index over significant pairs",
+    "alignment_tau": (
+        "pair-level tau: Kendall tau-b of region rank and layer index over significant pairs"
+    ),
     "alignment_tau_low": "lower bound of the channel bootstrap interval of alignment_tau",
     "alignment_tau_high": "upper bound of the channel bootstrap interval of alignment_tau",
     "alignment_tau_p": "two-sided permutation p of alignment_tau (region labels shuffled)",
-    "alignment_rho": "Spearman rho of region rank and channel preferred layer",
+    "alignment_rho": "channel-level rho: Spearman rho of region rank and channel preferred layer",
     "alignment_rho_low": "lower bound of the channel bootstrap interval of alignment_rho",
     "alignment_rho_high": "upper bound of the channel bootstrap interval of alignment_rho",
     "alignment_rho_p": "two-sided permutation p of alignment_rho (region labels shuffled)",
-    "region_alignment_rho": "Spearman rho of region rank and the region's preferred layer",
+    "region_alignment_rho": (
+        "region-level rho: Spearman rho of region rank and the region's preferred layer"
+    ),
     "region_alignment_rho_low": "lower bound of the bootstrap interval of region_alignment_rho "
     "(its sampling variability; not a test)",
     "region_alignment_rho_high": "upper bound of the bootstrap interval of region_alignment_rho "
@@ -366,20 +379,3 @@ _DESCRIPTIONS = {
     "n_pairs": "number of significant channel-layer pairs of visual channels",
     "n_preferred": "number of visual channels with a preferred layer",
 }
-
-
-def _log_summary(gradient):
-    tau = gradient["alignment_tau"]
-    if tau.isnull().all():
-        return
-    best = gradient.isel(tau.fillna(-np.inf).argmax(...))
-    logger.info(
-        "largest alignment tau = %.3f [%.3f, %.3f], p = %.3g (%s, %s; %d significant pairs)",
-        best["alignment_tau"],
-        best["alignment_tau_low"],
-        best["alignment_tau_high"],
-        best["alignment_tau_p"],
-        best["band"].item(),
-        best["window"].item(),
-        best["n_pairs"],
-    )

@@ -15,6 +15,7 @@ import matplotlib as mpl
 from matplotlib.figure import Figure
 
 from brainnet.io import atomic_path
+from brainnet.plots.panels import _untangle_ticks
 
 #: Matplotlib settings of every brainnet figure (applied with ``rc_context``).
 STYLE = {
@@ -74,10 +75,12 @@ _DOCS = {
         Where to save (see :func:`save_figure`); ``None`` only returns the figure.""",
     "subset": """band, window : str | sequence of str | None
         Subset of bands or windows to draw (all by default).""",
-    "statistic": """statistic : ``"tau"`` | ``"rho"``
-        Kendall's tau over significant channel-layer pairs (Kuzovkin et al.
-        2018) or Spearman's rho over channel preferred layers (Guclu and van
-        Gerven 2015).""",
+    "statistic": """statistic : ``"tau"`` | ``"rho"`` | ``"region_rho"``
+        The pair-level τ (Kendall's tau over significant channel-layer pairs,
+        Kuzovkin et al. 2018), the channel-level ρ (Spearman's rho over
+        channel preferred layers, Guclu and van Gerven 2015) or the
+        region-level ρ (Spearman's rho over region preferred layers, the
+        statistic the README recommends).""",
     "alpha": """alpha : float
         Markers are filled where the permutation p is below ``alpha``.""",
     "formats": """formats : iterable of str
@@ -101,6 +104,7 @@ def _render(path, formats, draw, *args):
     """Draw the figure in the brainnet style and save it when ``path`` is given."""
     with mpl.rc_context(STYLE):
         fig = draw(*args)
+        _untangle_ticks(fig)
     if path is not None:
         save_figure(fig, path, formats)
     return fig

@@ -8,6 +8,8 @@ method.
 
 from __future__ import annotations
 
+import itertools
+
 import matplotlib as mpl
 import numpy as np
 from matplotlib.lines import Line2D
@@ -30,16 +32,19 @@ def _note(ax, x, y, text, **kwargs):
     return ax.text(x, y, text, transform=ax.transAxes, fontsize=6.5, bbox=_TEXT_BOX, **kwargs)
 
 
-def _layer_axes(axes, gradient, positions, regions):
+def _layer_axes(axes, gradient, positions, regions, headroom=0.0):
     """Regions along x at ``positions``, layers along y at their ``layer_index``, grid labels.
 
-    ``axes`` is a grid of shared axes (see :func:`brainnet.plots.figure._grid`).
+    ``axes`` is a grid of shared axes (see :func:`brainnet.plots.figure._grid`);
+    ``headroom`` is the fraction of each panel kept free above the top layer,
+    for a note that must not cover the data.
     """
     axes[0, 0].set_xticks(positions, _wrapped(regions))
     axes[0, 0].set_xlim(positions[0] - 0.5, positions[-1] + 0.5)
     layer_index = gradient["layer_index"].to_numpy()
     axes[0, 0].set_yticks(layer_index, gradient["layer"].values)
-    axes[0, 0].set_ylim(layer_index.min() - 0.7, layer_index.max() + 0.7)
+    bottom, top = layer_index.min() - 0.7, layer_index.max() + 0.7
+    axes[0, 0].set_ylim(bottom, bottom + (top - bottom) / (1 - headroom))
     _label_grid(axes, gradient)
 
 
@@ -100,3 +105,22 @@ def _title(gradient, what):
 def _wrapped(names):
     """Region names broken after hyphens, so long names fit under narrow columns."""
     return [str(name).replace("-", "-\n") for name in names]
+
+
+def _untangle_ticks(fig):
+    """Turn the x tick labels of an axes upright, unwrapped, where side by side they touch.
+
+    Called once the figure is complete: whether labels touch depends on the
+    final layout. Labels that a figure already rotates are left as they are.
+    """
+    fig.draw_without_rendering()
+    for ax in fig.axes:
+        labels = ax.get_xticklabels()
+        shown = [t for t in labels if t.get_visible() and t.get_text()]
+        if not shown or any(t.get_rotation() for t in shown):
+            continue
+        boxes = sorted((t.get_window_extent() for t in shown), key=lambda box: box.x0)
+        if all(left.x1 + 2 < right.x0 for left, right in itertools.pairwise(boxes)):
+            continue
+        ax.set_xticks(ax.get_xticks(), [t.get_text().replace("-\n", "-") for t in labels])
+        ax.tick_params(axis="x", labelrotation=90)

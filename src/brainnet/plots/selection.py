@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import xarray as xr
 
-from brainnet.gradient import describe_gradient
+from brainnet.gradient import STATISTIC_NAMES, describe_gradient
 
+# Each statistic's variable and axis label: its distinct name (pair-, channel- or
+# region-level) and what it correlates.
 _STATISTICS = {
-    "tau": ("alignment_tau", "alignment τ (significant pairs)"),
-    "rho": ("alignment_rho", "alignment ρ (preferred layers)"),
-    "region_rho": ("region_alignment_rho", "alignment ρ (region preferred layers)"),
+    "tau": ("alignment_tau", f"{STATISTIC_NAMES['alignment_tau']} (significant pairs)"),
+    "rho": ("alignment_rho", f"{STATISTIC_NAMES['alignment_rho']} (channel preferred layers)"),
+    "region_rho": (
+        "region_alignment_rho",
+        f"{STATISTIC_NAMES['region_alignment_rho']} (region preferred layers)",
+    ),
 }
 _PREFERRED = ("preferred_layer", "preferred_layer_low", "preferred_layer_high")
 

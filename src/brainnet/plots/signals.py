@@ -1,9 +1,10 @@
 """Raw signals: one single trial and its time-frequency map, early and late in the hierarchy.
 
 The figure shows what the preprocessing starts from: a bipolar sEEG trace in
-µV around one image onset and its Morlet time-frequency map in dB against the
-pre-stimulus baseline, for a contact in V1 (the lowest region rank) and one in
-the most anterior region (the highest rank). A visual response appears as a
+µV around one image onset and its Morlet time-frequency map as percent change of
+power from the pre-stimulus baseline, for a contact in the earliest visual region recorded
+(the lowest region rank: V1 where the subject has a V1 contact) and one in the
+most anterior region (the highest rank). A visual response appears as a
 broadband gamma increase that starts later in the anterior contact.
 """
 
@@ -55,7 +56,7 @@ def plot_trial(
         Which presentation to show, in onset order.
     picks : sequence of two str | None
         Bipolar pairs to show (``"LA1-LA2"``); None takes the first good pair
-        of the lowest visual rank (V1) and of the highest rank.
+        of the lowest visual rank (V1 if recorded) and of the highest rank.
     line_freq : float | "auto" | None
         Mains frequency to notch out; ``"auto"`` takes ``raw.info["line_freq"]``
         (50 Hz when unknown), None skips the notch.
@@ -223,7 +224,7 @@ def _pairs(table, picks):
     visual = pairs[pairs["region_rank"] > 0]
     if visual["region_rank"].nunique() < 2:
         raise ValueError("plot_trial needs good bipolar pairs in at least two visual regions")
-    # The first pair of the lowest rank (V1) and of the highest rank.
+    # The first pair of the lowest rank (V1 if recorded) and of the highest rank.
     return pd.concat([
         visual[visual["region_rank"] == visual["region_rank"].min()].iloc[:1],
         visual[visual["region_rank"] == visual["region_rank"].max()].iloc[:1],

@@ -66,21 +66,30 @@ Modules
     :func:`merge_responses` of several subjects.
 """
 
-from brainnet.preprocessing.channels import find_bad_channels
-from brainnet.preprocessing.continuous import remove_line_noise
-from brainnet.preprocessing.merge import merge_responses
-from brainnet.preprocessing.reference import bipolar_channels, bipolar_pairs
-from brainnet.preprocessing.settings import DEFAULT_BANDS, DEFAULT_WINDOWS, sliding_windows
-from brainnet.preprocessing.stage import compute_responses
+import importlib
 
-__all__ = [
-    "DEFAULT_BANDS",
-    "DEFAULT_WINDOWS",
-    "bipolar_channels",
-    "bipolar_pairs",
-    "compute_responses",
-    "find_bad_channels",
-    "merge_responses",
-    "remove_line_noise",
-    "sliding_windows",
-]
+# Exports load their module on first use (as scipy and MNE do): the settings
+# checks that brainnet.config runs before every workflow need no MNE import.
+_EXPORTS = {
+    "DEFAULT_BANDS": "settings",
+    "DEFAULT_WINDOWS": "settings",
+    "bipolar_channels": "reference",
+    "bipolar_pairs": "reference",
+    "compute_responses": "stage",
+    "find_bad_channels": "channels",
+    "merge_responses": "merge",
+    "remove_line_noise": "continuous",
+    "sliding_windows": "settings",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -30,7 +30,7 @@ def find_bad_channels(
     bad_z: float | None = 5.0,
     chunk_size: int = 16,
 ) -> dict[str, str]:
-    """Contacts with NaN samples, a flat signal or an outlying variance.
+    """Contacts with NaN or infinite samples, a flat signal or an outlying variance.
 
     Parameters
     ----------
@@ -55,21 +55,26 @@ def find_bad_channels(
     if picks is None:
         picks = [raw.ch_names[i] for i in mne.pick_types(raw.info, seeg=True, ecog=True, dbs=True)]
     picks = list(picks)
-    n_nan = np.zeros(len(picks), int)
+    n_nan, n_inf = np.zeros((2, len(picks)), int)
     std = np.zeros(len(picks))
     for start in range(0, len(picks), chunk_size):
         data = raw.get_data(picks=picks[start : start + chunk_size])
         n_nan[start : start + chunk_size] = np.isnan(data).sum(axis=1)
-        std[start : start + chunk_size] = data.std(axis=1)
+        n_inf[start : start + chunk_size] = np.isinf(data).sum(axis=1)
+        with np.errstate(invalid="ignore"):  # inf - inf: such contacts are bad anyway
+            std[start : start + chunk_size] = data.std(axis=1)
     bad = {}
     n_times = raw.n_times
-    for name, count in zip(picks, n_nan, strict=True):
-        if count:
-            bad[name] = (
-                "all samples are NaN"
-                if count == n_times
-                else f"{count} of {n_times} samples are NaN"
-            )
+    # Non-finite samples first, by name: one infinite sample would make the
+    # spread of every contact NaN below and spread over its shaft when referenced.
+    for name, nans, infs in zip(picks, n_nan, n_inf, strict=True):
+        counts = [
+            f"{k} of {n_times} samples are {kind}"
+            for k, kind in ((nans, "NaN"), (infs, "infinite"))
+            if k
+        ]
+        if counts:
+            bad[name] = "all samples are NaN" if nans == n_times else "; ".join(counts)
     for name, value in zip(picks, std, strict=True):
         if name not in bad and value == 0:
             bad[name] = "flat signal (zero variance)"

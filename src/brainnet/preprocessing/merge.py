@@ -9,6 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from brainnet.log import preview
+from brainnet.responses import drop_unusable
 
 __all__ = ["merge_responses"]
 
@@ -28,6 +29,10 @@ def merge_responses(datasets: Sequence[xr.Dataset]) -> xr.Dataset:
         Channels of all inputs, in order; ``split_half`` and ``responsive_p``
         are NaN for inputs that lack them. ``exclusions`` and
         ``dropped_trials`` are concatenated, ``subjects`` lists the subjects.
+        Stimuli that some subject has no response to (never shown to it, or
+        every trial dropped) and channels constant over stimuli are left out
+        and recorded in ``dropped_stimuli`` and ``exclusions``
+        (:func:`brainnet.responses.drop_unusable`).
     """
     if not datasets:
         raise ValueError("merge_responses needs at least one dataset")
@@ -78,7 +83,7 @@ def merge_responses(datasets: Sequence[xr.Dataset]) -> xr.Dataset:
         "exclusions": [e for ds in datasets for e in ds.attrs.get("exclusions", [])],
         "dropped_trials": [t for ds in datasets for t in ds.attrs.get("dropped_trials", [])],
     }
-    return merged
+    return drop_unusable(merged)
 
 
 def _label(ds, i):

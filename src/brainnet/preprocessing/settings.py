@@ -1,7 +1,9 @@
 """The settings of :func:`~brainnet.preprocessing.compute_responses`: bands, windows, checks.
 
 Every setting is checked before any signal is read, so that a wrong band or
-window stops the run with a message naming it.
+window stops the run with a message naming it. :mod:`brainnet.config` runs
+the same checks on the config before any job (:func:`check_bands`,
+:func:`check_windows`, :func:`check_schedule`), naming the config key.
 """
 
 from __future__ import annotations
@@ -10,7 +12,15 @@ from collections.abc import Mapping
 
 from brainnet.log import logger
 
-__all__ = ["DEFAULT_BANDS", "DEFAULT_WINDOWS", "sliding_windows"]
+__all__ = [
+    "DEFAULT_BANDS",
+    "DEFAULT_WINDOWS",
+    "check_bands",
+    "check_interval",
+    "check_schedule",
+    "check_windows",
+    "sliding_windows",
+]
 
 #: Frequency bands of Kuzovkin et al. (2018), Hz.
 DEFAULT_BANDS = {
@@ -67,9 +77,9 @@ def _options(
     of floats, ``line_freq`` and ``decim`` their resolved values.
     """
     sfreq = raw.info["sfreq"]
-    bands = _check_bands(DEFAULT_BANDS if bands is None else bands, sfreq)
-    windows = _check_windows(DEFAULT_WINDOWS if windows is None else windows)
-    baseline = _check_interval(baseline, "baseline")
+    bands = check_bands(DEFAULT_BANDS if bands is None else bands, sfreq)
+    windows = check_windows(DEFAULT_WINDOWS if windows is None else windows)
+    baseline = check_interval(baseline, "baseline")
     if reference not in _REFERENCES:
         raise ValueError(f"reference must be one of {_REFERENCES}, got {reference!r}")
     if method not in _METHODS:
@@ -124,36 +134,91 @@ def _line_freq(raw, line_freq):
     return None if line_freq is None else float(line_freq)
 
 
-def _check_interval(edges, what):
-    edges = tuple(float(v) for v in edges)
-    if len(edges) != 2 or not edges[0] < edges[1]:
-        raise ValueError(f"{what} must be [start, stop] with start < stop, got {list(edges)}")
-    return edges
+def check_interval(edges, key: str) -> tuple[float, float]:
+    """``[start, stop]`` as two floats with ``start < stop``; errors name ``key``."""
+    try:
+        values = tuple(float(v) for v in edges)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{key} must be [start, stop] (two numbers), got {edges!r}") from err
+    if len(values) != 2 or not values[0] < values[1]:
+        raise ValueError(f"{key} must be [start, stop] with start < stop, got {list(values)}")
+    return values
 
 
-def _check_bands(bands, sfreq):
+def check_bands(bands, sfreq: float | None, key: str = "bands") -> dict[str, tuple[float, float]]:
+    """Bands as ``{name: (fmin, fmax)}``, each inside (0, Nyquist) when ``sfreq`` is known.
+
+    Errors name the band as ``<key>.<name>`` (e.g. ``preprocessing.bands.high_gamma``).
+    """
     checked = {}
     for name, edges in bands.items():
-        lo, hi = _check_interval(edges, f"band {name!r}")
-        if lo <= 0 or hi >= sfreq / 2:
-            raise ValueError(
-                f"band {name!r} ({lo}-{hi} Hz) must lie between 0 and Nyquist ({sfreq / 2} Hz)"
-            )
+        lo, hi = check_interval(edges, f"{key}.{name}")
+        if lo <= 0 or (sfreq is not None and hi >= sfreq / 2):
+            limit = f"Nyquist ({sfreq / 2:g} Hz)" if sfreq is not None else "Nyquist"
+            raise ValueError(f"{key}.{name} ({lo:g}-{hi:g} Hz) must lie between 0 and {limit}")
         checked[str(name)] = (lo, hi)
     if not checked:
-        raise ValueError("bands is empty")
+        raise ValueError(f"{key} is empty")
     return checked
 
 
-def _check_windows(windows):
-    items = windows.items() if isinstance(windows, Mapping) else ((None, w) for w in windows)
+def check_windows(windows, key: str = "windows") -> dict[str, tuple[float, float]]:
+    """Windows as ``{label: (tmin, tmax)}``, labelled ``"50-250"`` (ms) unless named.
+
+    Errors name the window as ``<key>.<label>`` or ``<key>[<position>]``.
+    """
+    named = isinstance(windows, Mapping)
+    items = windows.items() if named else enumerate(windows)
     checked = {}
     for label, edges in items:
-        lo, hi = _check_interval(edges, f"window {label or list(edges)}")
-        label = str(label) if label is not None else f"{round(lo * 1000)}-{round(hi * 1000)}"
+        lo, hi = check_interval(edges, f"{key}.{label}" if named else f"{key}[{label}]")
+        label = str(label) if named else f"{round(lo * 1000)}-{round(hi * 1000)}"
         if label in checked:
-            raise ValueError(f"window {label!r} appears twice")
+            raise ValueError(f"{key}: window {label!r} appears twice")
         checked[label] = (lo, hi)
     if not checked:
-        raise ValueError("windows is empty")
+        raise ValueError(f"{key} is empty")
     return checked
+
+
+def check_schedule(
+    windows: Mapping[str, tuple[float, float]],
+    baseline: tuple[float, float],
+    shortest: float,
+    schedule: str,
+    key: str = "",
+) -> None:
+    """Refuse windows that reach the next stimulus and a baseline before the previous one.
+
+    Parameters
+    ----------
+    windows : dict of str to (tmin, tmax)
+        Checked windows (:func:`check_windows`), s from onset.
+    baseline : (float, float)
+        Checked baseline interval.
+    shortest : float
+        The shortest interval between consecutive stimulus onsets (s).
+    schedule : str
+        Where ``shortest`` comes from, for the message.
+    key : str
+        Prefix of the settings' names in messages (``"preprocessing."``).
+
+    Raises
+    ------
+    ValueError
+        A window that ends after the next onset measures the response to
+        the next stimulus; a baseline that starts before the previous onset
+        holds the previous stimulus.
+    """
+    late = {label: hi for label, (_, hi) in windows.items() if hi > shortest}
+    if late:
+        raise ValueError(
+            f"{key}windows {sorted(late)} end {max(late.values()):g} s after onset, past the "
+            f"next stimulus: {schedule} has onsets only {shortest:g} s apart. Windows must "
+            "end before the next stimulus"
+        )
+    if -baseline[0] > shortest:
+        raise ValueError(
+            f"{key}baseline starts {-baseline[0]:g} s before onset, before the previous "
+            f"stimulus: {schedule} has onsets only {shortest:g} s apart"
+        )

@@ -9,10 +9,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from brainnet.log import logger, set_log_level
+from brainnet.log import logger, preview, set_log_level
 from brainnet.preprocessing.channels import _check_channels, _select_channels
 from brainnet.preprocessing.responsiveness import _responsiveness
-from brainnet.preprocessing.settings import _options, _settings_attr, _subject_label
+from brainnet.preprocessing.settings import (
+    _options,
+    _settings_attr,
+    _subject_label,
+    check_schedule,
+)
 from brainnet.preprocessing.trials import _check_events, _dropped_trials, _trial_values
 from brainnet.responses import average_repetitions
 
@@ -126,12 +131,18 @@ def compute_responses(
     )  # fmt: skip
     table = _check_channels(channels, raw)
     trials = _check_events(events, stimulus_ids)
+    if len(trials) > 1:
+        shortest = float(np.diff(trials["onset"].to_numpy()).min())
+        check_schedule(
+            options["windows"], options["baseline"], shortest, f"the events of {subject}"
+        )
 
     plan, exclusions = _select_channels(raw, table, reference, bad_z, chunk_size, subject)
     trial_window, trial_baseline, drop_log = _trial_values(
         raw, plan, trials, options, chunk_size=chunk_size, n_jobs=n_jobs, subject=subject
     )
     selection, dropped = _dropped_trials(trials, drop_log, subject)
+    _check_finite(trial_window[selection], trial_baseline[selection], plan, subject)
 
     kept_trials = trials.iloc[selection]
     responses = _response_dataset(
@@ -184,6 +195,20 @@ def _response_dataset(trial_window, trial_baseline, trials, stimulus_ids, plan, 
             "tmax": ("window", [w[1] for w in windows.values()]),
         }
     )
+
+
+def _check_finite(trial_window, trial_baseline, plan, subject):
+    """Band power of a kept trial is finite unless the signal was not: never write it."""
+    bad = ~(
+        np.isfinite(trial_window).all(axis=(0, 2, 3))
+        & np.isfinite(trial_baseline).all(axis=(0, 2))
+    )
+    if bad.any():
+        names = [item["name"] for item, b in zip(plan, bad, strict=True) if b]
+        raise ValueError(
+            f"{subject}: band power is NaN or infinite for channels {preview(names)}; "
+            "their contacts hold non-finite samples the contact checks did not catch"
+        )
 
 
 def _channel_coords(plan, subject):

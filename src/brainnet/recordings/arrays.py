@@ -7,6 +7,10 @@ Each loader returns the ``responses`` layout of
 presentations of a stimulus are averaged, and the means over even and odd
 repetitions are kept as ``split_half`` for noise ceilings.
 
+Stimuli without a response (an image never shown, a NaN column) and units
+constant over stimuli (a silent unit) are left out with a logged reason and
+recorded in the attributes (:func:`brainnet.responses.drop_unusable`).
+
 These data carry no baseline to test against (a spike count or a mean
 response per image), so every channel is ``responsive``; selecting
 visually driven units is the data provider's job and is documented with each
@@ -29,8 +33,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from brainnet.join import clean_ids
 from brainnet.log import logger, set_log_level
-from brainnet.responses import average_repetitions
+from brainnet.responses import average_repetitions, drop_unusable
+from brainnet.tables import read_ranks, read_stimulus_list, read_table
 
 __all__ = ["DEFAULT_REGION_RANKS", "load_array", "load_assembly", "load_cowley"]
 
@@ -124,9 +130,9 @@ def load_assembly(
         windows = {"all": (np.nan, np.nan)}
     values = data.transpose("presentation", "neuroid", ...).to_numpy()
     values = values.reshape(values.shape[0], n, len(windows))
-    ids = data[id_coord].to_numpy().astype(str)
+    ids = clean_ids(data[id_coord].to_numpy(), f"assembly {path}")
     source = {"format": "assembly", "path": str(path)}
-    return _responses(values, ids, channels, windows, stimulus_ids, source)
+    return drop_unusable(_responses(values, ids, channels, windows, stimulus_ids, source))
 
 
 def load_array(
@@ -179,22 +185,21 @@ def load_array(
     array = np.load(values)
     if array.ndim not in (2, 3):
         raise ValueError(f"{values} has shape {array.shape}; expected 2 or 3 dims")
-    ids = _read_stimulus_list(stimuli)
+    ids = read_stimulus_list(stimuli)
     if len(ids) != array.shape[0]:
         raise ValueError(
             f"{stimuli} lists {len(ids)} stimuli but {values} has {array.shape[0]} rows"
         )
-    table = pd.read_csv(channels, sep="\t", keep_default_na=False, na_values=["n/a", ""])
-    missing = [c for c in ("name", "region") if c not in table.columns]
-    if missing:
-        raise ValueError(f"channel table {channels} lacks columns {missing}")
+    table = read_table(channels, sep="\t", required=("name", "region"), na_values=("n/a", ""))
     if len(table) != array.shape[1]:
         raise ValueError(
             f"{channels} lists {len(table)} channels but {values} has {array.shape[1]} columns"
         )
     if "subject" not in table.columns:
         table["subject"] = subject or values.stem
-    if "region_rank" not in table.columns:
+    if "region_rank" in table.columns:
+        table["region_rank"] = read_ranks(table["region_rank"], table["name"], str(channels))
+    else:
         table["region_rank"] = _region_ranks(table["region"], region_ranks, channels)
     if array.ndim == 3:
         if len(set(ids)) != len(ids):
@@ -211,7 +216,7 @@ def load_array(
         "channels": str(channels),
         "stimuli": str(stimuli),
     }
-    return _responses(array[..., None], ids, table, windows, stimulus_ids, source)
+    return drop_unusable(_responses(array[..., None], ids, table, windows, stimulus_ids, source))
 
 
 def load_cowley(
@@ -312,7 +317,7 @@ def load_cowley(
     got = responses["response"].isel(band=0, window=0).to_numpy()
     if not np.allclose(got, expected, equal_nan=True):
         raise ValueError(f"the mean of the repeats in {raw_file} differs from {averaged_file}")
-    return responses
+    return drop_unusable(responses)
 
 
 def _check_cowley_ids(stimulus_ids, stems, session, zip_file):
@@ -364,25 +369,6 @@ def _region_ranks(regions, region_ranks, source):
     return [int(ranks[r]) for r in regions]
 
 
-def _read_stimulus_list(path):
-    if path.suffix.lower() in (".csv", ".tsv"):
-        table = pd.read_csv(
-            path,
-            sep="\t" if path.suffix.lower() == ".tsv" else ",",
-            dtype=str,
-            keep_default_na=False,
-        )
-        if "stimulus_id" not in table.columns:
-            raise ValueError(f"stimulus table {path} has no stimulus_id column")
-        ids = table["stimulus_id"].tolist()
-    else:
-        ids = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
-        ids = [line for line in ids if line]
-    if any(i == "" for i in ids):
-        raise ValueError(f"{path} has empty stimulus ids")
-    return ids
-
-
 def _flatten_repetitions(array, ids):
     """(stimulus, channel, repetition) to presentations in repetition order."""
     present = ~np.isnan(array).all(axis=1)  # (stimulus, repetition)
@@ -413,7 +399,10 @@ def _responses(values, ids, channels, windows, stimulus_ids, source):
         channel=names,
         subject=("channel", np.asarray(channels["subject"], dtype=str)),
         region=("channel", np.asarray(channels["region"], dtype=str)),
-        region_rank=("channel", channels["region_rank"].astype(int).to_numpy()),
+        region_rank=(
+            "channel",
+            read_ranks(channels["region_rank"], names, source.get("path", source["format"])),
+        ),
         **{
             k: (
                 "channel",

@@ -32,9 +32,11 @@ import mne_bids
 import numpy as np
 import pandas as pd
 
+from brainnet.join import clean_ids
 from brainnet.log import logger, set_log_level
+from brainnet.tables import read_ranks, read_table
 
-__all__ = ["Recording", "list_subjects", "read_region_map", "read_subject"]
+__all__ = ["Recording", "list_subjects", "read_region_map", "read_schedule", "read_subject"]
 
 _DATA_EXTENSIONS = (".vhdr", ".edf", ".EDF", ".bdf", ".set", ".nwb", ".mefd")
 _RECORDING_TYPES = ("SEEG", "ECOG", "DBS")
@@ -115,26 +117,17 @@ def read_region_map(path: str | os.PathLike) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"region mapping not found: {path}")
-    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    missing = [c for c in ("name", "region", "region_rank") if c not in table.columns]
-    if missing:
-        raise ValueError(f"region mapping {path} lacks columns {missing}")
+    table = read_table(path, sep="\t", required=("name", "region", "region_rank"))
     if "subject" not in table.columns:
         table["subject"] = ""
     table["subject"] = table["subject"].str.removeprefix("sub-")
-    rank = pd.to_numeric(table["region_rank"], errors="coerce")
-    bad_rows = table.loc[rank.isna() | (rank % 1 != 0) | (rank < 0), "name"].tolist()
-    if bad_rows:
-        raise ValueError(
-            f"region mapping {path}: region_rank must be a non-negative integer "
-            f"(contacts {bad_rows[:10]})"
-        )
+    rank = read_ranks(table["region_rank"], table["name"], f"region mapping {path}")
     if (table["region"] == "").any():
         raise ValueError(
             f"region mapping {path}: empty region for contacts "
             f"{table.loc[table['region'] == '', 'name'].tolist()[:10]}"
         )
-    table["region_rank"] = rank.astype(int)
+    table["region_rank"] = rank
     repeated = table[table.duplicated(["subject", "name"], keep=False)]
     if len(repeated):
         pairs = sorted(set(zip(repeated["subject"], repeated["name"], strict=True)))
@@ -200,16 +193,7 @@ def read_subject(
         )
     root = Path(root)
     label = str(subject).removeprefix("sub-")
-    data_path = _find_recording(root, label, task, session, run, acquisition)
-    files = {
-        "data": data_path.fpath,
-        "sidecar": data_path.copy().update(extension=".json").fpath,
-        "events": data_path.copy().update(suffix="events", extension=".tsv").fpath,
-        "channels": data_path.copy().update(suffix="channels", extension=".tsv").fpath,
-    }
-    for key in ("sidecar", "events", "channels"):
-        if not files[key].is_file():
-            raise FileNotFoundError(f"sub-{label}: {key} file not found: {files[key]}")
+    data_path, files = _recording_files(root, label, task, session, run, acquisition)
     events = _read_events(files["events"], stimulus_ids)
 
     with warnings.catch_warnings(record=True) as caught:
@@ -252,6 +236,52 @@ def read_subject(
     )
 
 
+def read_schedule(root: str | os.PathLike, subject: str, **entities) -> tuple[float, np.ndarray]:
+    """The sampling rate and stimulus onsets of one subject, from the sidecars alone.
+
+    Cheap (no signal is opened), for checking the preprocessing settings
+    before any job: a band above Nyquist, a window past the next stimulus.
+
+    Parameters
+    ----------
+    root, subject
+        The BIDS root and the subject label, as for :func:`read_subject`.
+    **entities
+        ``task`` (default ``"images"``), ``session``, ``run``,
+        ``acquisition``, as for :func:`read_subject`.
+
+    Returns
+    -------
+    sfreq : float
+        ``SamplingFrequency`` of the recording's JSON sidecar.
+    onsets : array of float
+        Sorted onsets (s) of the events with a ``stimulus_id``.
+    """
+    entities = {"task": "images"} | {k: v for k, v in entities.items() if v is not None}
+    label = str(subject).removeprefix("sub-")
+    _, files = _recording_files(
+        Path(root), label, *(entities.get(k) for k in ("task", "session", "run", "acquisition"))
+    )
+    table = _read_events(files["events"], None)
+    onsets = np.sort(table.loc[table["stimulus_id"].notna(), "onset"].to_numpy(float))
+    return _declared_sfreq(files["sidecar"]), onsets
+
+
+def _recording_files(root, label, task, session, run, acquisition):
+    """The recording's BIDSPath and its data, sidecar, events and channels files."""
+    data_path = _find_recording(root, label, task, session, run, acquisition)
+    files = {
+        "data": data_path.fpath,
+        "sidecar": data_path.copy().update(extension=".json").fpath,
+        "events": data_path.copy().update(suffix="events", extension=".tsv").fpath,
+        "channels": data_path.copy().update(suffix="channels", extension=".tsv").fpath,
+    }
+    for key in ("sidecar", "events", "channels"):
+        if not files[key].is_file():
+            raise FileNotFoundError(f"sub-{label}: {key} file not found: {files[key]}")
+    return data_path, files
+
+
 def _find_recording(root, label, task, session, run, acquisition):
     if not root.is_dir():
         raise FileNotFoundError(f"BIDS root not found: {root}")
@@ -280,11 +310,7 @@ def _find_recording(root, label, task, session, run, acquisition):
 
 
 def _read_tsv(path, required):
-    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=["n/a", ""])
-    missing = [c for c in required if c not in table.columns]
-    if missing:
-        raise ValueError(f"{path} lacks columns {missing}; it has {list(table.columns)}")
-    return table
+    return read_table(path, sep="\t", required=required, na_values=("n/a", ""))
 
 
 def _read_events(path, stimulus_ids):
@@ -295,6 +321,8 @@ def _read_events(path, stimulus_ids):
         raise ValueError(f"{path}: onset is not a number in rows {rows[:10]}")
     if events["stimulus_id"].isna().all():
         raise ValueError(f"{path}: no event has a stimulus_id")
+    shown = events["stimulus_id"].notna()
+    events.loc[shown, "stimulus_id"] = clean_ids(events.loc[shown, "stimulus_id"], str(path))
     if stimulus_ids is not None:
         unknown = sorted(set(events["stimulus_id"].dropna()) - set(map(str, stimulus_ids)))
         if unknown:
@@ -304,12 +332,22 @@ def _read_events(path, stimulus_ids):
     return events
 
 
+def _declared_sfreq(sidecar):
+    try:
+        with open(sidecar, encoding="utf-8") as file:
+            declared = json.load(file).get("SamplingFrequency")
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{sidecar} is not valid JSON: {err}") from err
+    if not isinstance(declared, int | float) or isinstance(declared, bool) or declared <= 0:
+        raise ValueError(
+            f"{sidecar}: SamplingFrequency must be a positive number, got {declared!r}"
+        )
+    return float(declared)
+
+
 def _check_sampling_rate(sidecar, data, sfreq):
-    with open(sidecar, encoding="utf-8") as file:
-        declared = json.load(file).get("SamplingFrequency")
-    if declared is None:
-        raise ValueError(f"{sidecar} lacks SamplingFrequency")
-    if not np.isclose(float(declared), sfreq, rtol=1e-6):
+    declared = _declared_sfreq(sidecar)
+    if not np.isclose(declared, sfreq, rtol=1e-6):
         raise ValueError(
             f"sampling rate mismatch: {sidecar} says {declared} Hz, {data} holds {sfreq} Hz"
         )
@@ -376,10 +414,12 @@ def _read_electrodes(path, coordsystem):
         xyz[:] = np.nan
     table[["x", "y", "z"]] = xyz
     if "region_rank" in table.columns:
-        rank = pd.to_numeric(table["region_rank"], errors="coerce")
-        invalid = table.index[table["region"].notna() & rank.isna()].tolist()
-        if invalid:
-            raise ValueError(f"{path}: region_rank is not an integer for contacts {invalid[:10]}")
+        # the rank of a contact without a region is not used: only assigned ones are checked
+        assigned = table["region"].notna() if "region" in table.columns else table.index == ""
+        rank = pd.Series(np.nan, index=table.index)
+        rank[assigned] = read_ranks(
+            table.loc[assigned, "region_rank"], table.index[assigned], str(path)
+        )
         table["region_rank"] = rank
     return table
 

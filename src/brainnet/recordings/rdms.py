@@ -14,7 +14,10 @@ Every loader returns the ``brain_rdms`` layout that
 
 RDMs are validated on reading (:func:`brainnet.rsa.check_rdms`): square,
 symmetric, at least 3 stimuli, no NaN off the diagonal; a NaN diagonal becomes
-zero. Every error names the file.
+zero. Dissimilarities must not be negative (a similarity or correlation
+matrix is not an RDM), and an RDM whose dissimilarities are all equal (all
+zero, say) is refused: it ranks no pair of stimuli, so its correlation with
+any model is undefined. Every error names the file and the RDM.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ import scipy.io
 import xarray as xr
 
 from brainnet.io import read_dataset
+from brainnet.join import clean_ids
 from brainnet.log import logger
 from brainnet.rsa import check_rdms, to_matrices
 from brainnet.stimuli import IMAGE_SUFFIXES
+from brainnet.tables import read_ranks, read_stimulus_list
 
 __all__ = [
     "REGION_RANKS",
@@ -86,7 +91,7 @@ def brain_rdm_dataset(
         raise ValueError(f"{source}: RDMs must be (n_rdms, n, n) or (n, n), got {values.shape}")
     values = check_rdms(values, source)
     k, n = values.shape[:2]
-    ids = np.asarray(stimulus_ids, dtype=str)
+    ids = np.asarray(clean_ids(stimulus_ids, source), dtype=str)
     if ids.shape != (n,):
         raise ValueError(
             f"{source}: the RDMs cover {n} stimuli but {ids.size} stimulus ids were given"
@@ -112,6 +117,8 @@ def brain_rdm_dataset(
     channel = _per_rdm(channel, k, "channel", source)
     if len(set(channel)) != k:
         raise ValueError(f"{source}: channel labels repeat: {channel}")
+    _check_dissimilarities(values, channel, source)
+    meta["region_rank"] = read_ranks(meta["region_rank"], channel, source)
     nan = np.full(k, np.nan)
     return xr.Dataset(
         {"rdm": (("channel", "stimulus", "stimulus_other"), values)},
@@ -260,6 +267,7 @@ def load_rdm_npz(
     region: str | Sequence[str],
     region_rank: int | Sequence[int],
     subject: str | Sequence[str] | None = None,
+    stimuli: str | os.PathLike | None = None,
     stimulus_ids: Sequence[str] | None = None,
     key: str | None = None,
 ) -> xr.Dataset:
@@ -276,9 +284,14 @@ def load_rdm_npz(
     subject : str or sequence of str, optional
         Per RDM or one for all; ``"01"``, ``"02"`` ... (one subject per RDM)
         by default.
+    stimuli : path-like, optional
+        A file naming the stimulus of each row: one ``stimulus_id`` a line,
+        or a CSV/TSV with a ``stimulus_id`` column (the config key
+        ``recordings.stimuli``, as for the ``array`` format).
     stimulus_ids : sequence of str, optional
-        The stimulus of each row, as in the stimulus table; required unless
-        the file holds ``stimulus_id``.
+        The stimulus of each row, as in the stimulus table. One of
+        ``stimuli``, ``stimulus_ids`` or a ``stimulus_id`` array in the file
+        is required (a ``.npy`` file holds none).
     key : str, optional
         The array to read from an ``.npz`` holding several.
 
@@ -300,9 +313,16 @@ def load_rdm_npz(
             values = _read_npz(path, key or names[0])
             if "stimulus_id" in data.files:
                 stored_ids = data["stimulus_id"].astype(str)
+    if stimuli is not None:
+        if stimulus_ids is not None:
+            raise ValueError("give the RDM rows' stimuli as stimuli= or stimulus_ids=, not both")
+        stimulus_ids = read_stimulus_list(stimuli)
     if stimulus_ids is None:
         if stored_ids is None:
-            raise ValueError(f"{path} holds no 'stimulus_id' array; pass stimulus_ids=")
+            raise ValueError(
+                f"{path} holds no 'stimulus_id' array: name the stimulus of each row in a "
+                "file given as recordings.stimuli (stimuli=), or pass stimulus_ids="
+            )
         stimulus_ids = stored_ids
     elif stored_ids is not None and not np.array_equal(np.asarray(stimulus_ids, str), stored_ids):
         raise ValueError(f"stimulus_ids differ from the 'stimulus_id' stored in {path}")
@@ -389,6 +409,25 @@ def _check_image_folder(folder: Path, ids: list[str], rdm_file: Path) -> None:
             f"{rdm_file} has {len(ids)} rows but {folder} holds {len(stems)} "
             f"images (missing {missing}, unexpected {extra})"
         )
+
+
+def _check_dissimilarities(values: np.ndarray, channel: Sequence[str], source: str) -> None:
+    """Refuse negative dissimilarities and RDMs that rank no pair of stimuli."""
+    off = ~np.eye(values.shape[1], dtype=bool)
+    for i, (label, rdm) in enumerate(zip(channel, values, strict=True)):
+        pairs = rdm[off]
+        if pairs.min() < 0:
+            raise ValueError(
+                f"{source}: RDM {i} ({label}) holds negative dissimilarities (down to "
+                f"{pairs.min():.3g}); an RDM holds distances >= 0: convert similarities "
+                "first (e.g. 1 - r)"
+            )
+        if np.ptp(pairs) == 0:
+            raise ValueError(
+                f"{source}: RDM {i} ({label}) is constant (every dissimilarity is "
+                f"{pairs[0]:g}): it ranks no pair of stimuli, so its similarity with any "
+                "model is undefined"
+            )
 
 
 def _per_rdm(value, k: int, name: str, source: str) -> list:
