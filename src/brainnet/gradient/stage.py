@@ -166,17 +166,9 @@ def gradient_statistics(
             scores, method, ceiled=ceiled, alpha=alpha, seed=seed, **settings
         )
     gradient = _gradient_dataset(score, region_coords, region_stats, alignment, score_name)
+    names = {"model": model, "dataset": dataset}
     gradient.attrs = _attributes(
-        scores,
-        method=method,
-        score_name=score_name,
-        model=model,
-        dataset=dataset,
-        n_bootstrap=n_bootstrap,
-        n_permutations=n_permutations,
-        alpha=alpha,
-        ci=ci,
-        seed=seed,
+        scores, method=method, score_name=score_name, alpha=alpha, seed=seed, **names, **settings
     )
     logger.info(
         "%s: %s", describe_gradient(gradient), describe_result(gradient, planted_band=planted_band)
