@@ -55,7 +55,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 wildcard_constraints:
     dataset=r"[^/]+",
     model=r"[^/]+",
-    method=r"encoding|rsa",
+    method=r"encoding|rsa|rsa_region",
     subject=r"[^/]+",
 
 report: "workflow/report/workflow.rst"

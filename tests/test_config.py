@@ -127,3 +127,34 @@ def test_names_that_cannot_be_folders_are_refused(tmp_path, section, name, expec
         config["datasets"]["syn"]["recordings"]["reference_model"] = name
     with pytest.raises(ConfigError, match=expected):
         load_config(_write(tmp_path, config), SCHEMA)
+
+
+def test_planted_regions_in_the_config_are_checked_against_the_reference_model(tmp_path):
+    from brainnet.recordings.synthetic import DEFAULT_REGIONS
+
+    config = _minimal()
+    recordings = config["datasets"]["syn"]["recordings"]
+    # the defaults written out explicitly, in another order, are valid
+    recordings["regions"] = {name: dict(spec) for name, spec in reversed(DEFAULT_REGIONS.items())}
+    loaded = load_config(_write(tmp_path, config), SCHEMA)
+    assert loaded["datasets"]["syn"]["recordings"]["regions"]["V1"]["layer"] == "conv1"
+    # an unknown layer stops the run before any job, naming region, layer and model
+    recordings["regions"]["V2"]["layer"] = "conv9"
+    expected = r"datasets\.syn\.recordings\.regions: region 'V2'.*'conv9'.*'alex'.*'fc8'"
+    with pytest.raises(ConfigError, match=expected):
+        load_config(_write(tmp_path, config), SCHEMA)
+    # the schema names a misspelt key and a missing latency of a visual region
+    recordings["regions"]["V2"] = {**DEFAULT_REGIONS["V2"], "centre": [1, 2, 3]}
+    with pytest.raises(ConfigError, match="'centre' was unexpected"):
+        load_config(_write(tmp_path, config), SCHEMA)
+    recordings["regions"]["V2"] = {"rank": 2, "layer": "conv2", "center": [14, -90, 14]}
+    with pytest.raises(ConfigError, match="'latency' is a required property"):
+        load_config(_write(tmp_path, config), SCHEMA)
+
+
+def test_default_regions_are_checked_against_another_reference_model(tmp_path):
+    config = _minimal()
+    config["models"]["res"] = {"arch": "resnet18"}
+    config["datasets"]["syn"]["recordings"]["reference_model"] = "res"
+    with pytest.raises(ConfigError, match=r"default regions.*'conv2'.*'res'"):
+        load_config(_write(tmp_path, config), SCHEMA)

@@ -20,6 +20,7 @@ import pytest
 import yaml
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
+from sklearn.preprocessing import StandardScaler
 
 from brainnet.datasets import array_responses, brain_rdms, planted_layers
 from brainnet.io import read_dataset
@@ -148,13 +149,46 @@ def test_algonauts78_rsa_and_noise_ceilings(shared_data, tmp_path):
     # No layer can beat the subjects' agreement with their own group mean.
     for region, upper in ceilings.items():
         assert float(abs(rho.where(rho["region"] == region, drop=True)).max()) < upper
-    # The stage's rho against an independent computation: pixels vs subject 01's EVC.
+    # The stage's rho against an independent computation: pixels vs subject 01's EVC
+    # (every feature standardised first, rsa.feature_scaling's default).
     activations = read_dataset(tmp_path / "results/algonauts78/algonauts78/activations/alexnet.nc")
-    pixels = pdist(activations["pixels"].values, "euclidean")
+    pixels = pdist(StandardScaler().fit_transform(activations["pixels"].values), "euclidean")
     brain = rdms["rdm"].sel(channel="01:EVC").values[np.triu_indices(78, 1)]
     expected = spearmanr(pixels, brain).statistic
     assert rho.sel(layer="pixels", channel="01:EVC").item() == pytest.approx(expected, abs=1e-6)
     assert (out / "alexnet" / "figures" / "heatmap_rsa.png").stat().st_size > 0
+    # Region level: the workflow writes both noise ceilings and Net2Brain's columns
+    table = pd.read_csv(out / "alexnet" / "rsa_region.csv").set_index(["region", "layer"])
+    for region in ("EVC", "IT"):
+        group = rdms["rdm"].where(rdms["region"] == region, drop=True)
+        row = table.loc[(region, "conv1")]
+        lower, upper = noise_ceiling(group.values, group["subject"].values)
+        assert (row["noise_ceiling_lower"], row["noise_ceiling_upper"]) == pytest.approx(
+            (lower, upper)
+        )
+        # Net2Brain: squared Spearman rho of each subject's raw RDM with the mean of the
+        # others' raw RDMs (lower) or of all (upper), averaged over subjects
+        vectors = group.values[:, *np.triu_indices(78, 1)]
+        by_hand = [
+            np.mean(
+                [
+                    spearmanr(
+                        v, np.delete(vectors, i, 0).mean(0) if leave else vectors.mean(0)
+                    ).statistic
+                    ** 2
+                    for i, v in enumerate(vectors)
+                ]
+            )
+            for leave in (True, False)
+        ]
+        assert (row["net2brain_noise_ceiling_lower"], row["net2brain_noise_ceiling_upper"]) == (
+            pytest.approx(by_hand)
+        )
+        # R²: the mean over subjects of the squared channel-level rho; %R² = R² / LNC x 100
+        squared = rho.sel(layer="conv1").where(rho["region"] == region, drop=True).values ** 2
+        assert row["r2"] == pytest.approx(squared.mean())
+        assert row["r2_sem"] == pytest.approx(squared.std(ddof=1) / np.sqrt(len(squared)))
+        assert row["r2_percent"] == pytest.approx(squared.mean() / by_hand[0] * 100)
 
 
 @pytest.mark.slow
@@ -248,7 +282,7 @@ def test_bids_ieeg_reads_the_synthetic_bids(tmp_path):
         gradient = read_dataset(out / "alexnet" / f"gradient_{method}.nc")
         assert set(gradient["region"].values) == set(responses["region"].values)
     summary = pd.read_csv(out.parent / "summary.csv")
-    assert set(summary["method"]) == {"encoding", "rsa"}
+    assert set(summary["method"]) == {"encoding", "rsa", "rsa_region"}
     assert set(summary["band"]) == {"low_gamma", "high_gamma"}
 
 

@@ -301,7 +301,7 @@ def test_single_region_rank_leaves_alignment_undefined():
         (
             lambda s: s.groupby("region").mean(),
             ValueError,
-            "region-level scores",
+            "region-level RSA scores: use method=.rsa_region.",
         ),
         (
             lambda s: s.assign_coords(region=("channel", ["V1"] * s.sizes["channel"])),
@@ -384,3 +384,191 @@ def test_one_line_result_is_the_strongest_significant_cell(caplog):
     assert strongest_alignment(tie)[0] == ("band0", "win0")
     tie["region_alignment_rho_low"].loc[{"band": "band0", "window": "win0"}] = 0.2
     assert strongest_alignment(tie)[0] == ("band1", "win0")
+
+
+# --------------------------------------------------------------------------- region-level RSA
+
+CHAIN = ["pixels", *(f"l{k}" for k in range(1, 8))]
+NON_MONOTONE = {
+    "V1": "l2",
+    "V2": "l6",
+    "V3-V4": "l1",
+    "fusiform-IT": "l7",
+    "anterior-temporal": "l4",
+}
+
+
+def chain_network(n_stimuli=60, width=2.0, seed=0):
+    """Activations of a network-like chain of layers: each layer mixes latent blocks with
+    Gaussian weights centred on its depth, so neighbouring layers' RDMs correlate ~0.7
+    (as in a trained network) and distant ones little."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.standard_normal((len(CHAIN), n_stimuli, 32))
+    ds = xr.Dataset(coords={"stimulus_id": ("stimulus", [f"im{i:03d}" for i in range(n_stimuli)])})
+    for depth, name in enumerate(CHAIN):
+        mixing = np.exp(-0.5 * ((np.arange(len(CHAIN)) - depth) / width) ** 2)
+        features = np.tensordot(mixing, blocks, axes=1) @ rng.standard_normal((32, 200))
+        ds[name] = (("stimulus", f"feature_{name}"), np.maximum(features, 0))
+    return ds.assign_attrs(layers=CHAIN, model="chain")
+
+
+def planted_responses(activations, planted, seed, n_subjects=4, noise=0.9, signal=True):
+    """Responses of the synthetic dataset's contacts (its layout and drive), plus noise.
+
+    The generator's own electrode layout and contact drive
+    (:mod:`brainnet.recordings.synthetic`), without the MNE round trip: each
+    contact's response is its drive plus Gaussian noise of ``noise`` times
+    the drive's SD (split-half reliability about 0.55, as in the default
+    dataset). ``signal=False`` keeps the layout and drops the drive.
+    """
+    from brainnet.recordings.synthetic.layout import _layout
+    from brainnet.recordings.synthetic.regions import (
+        DEFAULT_REGIONS,
+        _drive,
+        _standardised_features,
+        check_regions,
+    )
+
+    spec = {name: dict(region) for name, region in DEFAULT_REGIONS.items()}
+    for name, layer in planted.items():
+        spec[name]["layer"] = layer
+    regions = check_regions(spec, list(activations.attrs["layers"]))
+    stimuli = xr.Dataset(coords={"stimulus_id": activations["stimulus_id"]})
+    features = _standardised_features(stimuli, activations, regions)
+    columns, labels = [], {"channel": [], "subject": [], "region": [], "region_rank": []}
+    for index in range(n_subjects):
+        rng = np.random.default_rng([seed, index])
+        layout = _layout(index, regions, 8, 3.5, rng)
+        drive = _drive(layout, regions, features, rng)
+        scale = np.where(drive.std(axis=1) > 0, drive.std(axis=1), 1.0)[:, None]
+        columns.append((drive * signal + noise * scale * rng.standard_normal(drive.shape)).T)
+        labels["channel"] += [f"s{index}:{name}" for name in layout["name"]]
+        labels["subject"] += [f"s{index}"] * len(layout)
+        labels["region"] += list(layout["region"])
+        labels["region_rank"] += list(layout["region_rank"])
+    values = np.concatenate(columns, axis=1)[:, :, None, None]
+    coords = {name: ("channel", value) for name, value in labels.items() if name != "channel"}
+    coords.update(
+        stimulus_id=activations["stimulus_id"],
+        channel=labels["channel"],
+        band=["gamma"],
+        window=["w"],
+    )
+    return xr.Dataset({"response": (("stimulus", "channel", "band", "window"), values)}, coords)
+
+
+def _region_gradient(activations, responses, seed=0):
+    from brainnet import rsa
+
+    scores = rsa.rsa_scores(
+        activations, responses, level="region", n_permutations=200, alpha=0.01, n_bootstrap=50
+    )
+    gradient = gradient_statistics(scores, method="rsa_region", seed=seed, **FAST)
+    return scores, gradient.isel(band=0, window=0)
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return chain_network()
+
+
+def test_region_level_rsa_recovers_a_non_monotone_plant(chain):
+    _, cell = _region_gradient(chain, planted_responses(chain, NON_MONOTONE, seed=1))
+    # regions in the order of every gradient: visual ones by rank, then the controls
+    assert list(cell["region"].values) == [*NON_MONOTONE, "frontal", "motor"]
+    index = {name: k for k, name in enumerate(CHAIN)}
+    preferred = cell["preferred_layer"].sel(region=list(NON_MONOTONE)).values
+    truth = np.array([index[layer] for layer in NON_MONOTONE.values()])
+    assert (preferred == truth).sum() >= 4
+    # the region alignment has the sign of the plant and no monotone gradient is claimed
+    planted_rho = stats.spearmanr(np.arange(5), truth).statistic
+    assert planted_rho == pytest.approx(0.3)
+    assert float(cell["region_alignment_rho"]) > 0
+    assert float(cell["region_alignment_rho_p"]) > 0.05
+    # the channel statistics are undefined at region level; the region counts are kept
+    assert np.isnan(cell["alignment_tau"]) and np.isnan(cell["alignment_rho"])
+    assert int(cell["n_preferred"]) == 5
+    assert cell["noise_ceiling_lower"].sel(region="V1") < cell["noise_ceiling_upper"].sel(
+        region="V1"
+    )
+
+
+@pytest.mark.parametrize("planted", [CHAIN[1:6], CHAIN[5:0:-1]], ids=["along", "reversed"])
+def test_region_level_rsa_detects_a_monotone_plant(chain, planted):
+    plant = dict(zip(NON_MONOTONE, planted, strict=True))
+    _, cell = _region_gradient(chain, planted_responses(chain, plant, seed=2))
+    preferred = cell["preferred_layer"].sel(region=list(plant)).values
+    assert (preferred == [CHAIN.index(layer) for layer in planted]).sum() >= 4
+    sign = 1 if planted[0] < planted[-1] else -1
+    assert sign * float(cell["region_alignment_rho"]) > 0.8
+    assert float(cell["region_alignment_rho_p"]) < 0.05
+
+
+def test_preferred_layer_interval_covers_the_planted_layer_at_its_nominal_rate(chain):
+    # 12 datasets x 5 regions planted along the chain; the 95% interval (the span of
+    # the layers tied to the preferred one) must hold the planted layer in >= 95% of
+    # the cases up to binomial noise, without spanning most of the network
+    plant = dict(zip(NON_MONOTONE, CHAIN[1:6], strict=True))
+    covered, width = [], []
+    for seed in range(12):
+        _, cell = _region_gradient(chain, planted_responses(chain, plant, seed=100 + seed), seed)
+        for region, layer in plant.items():
+            low, high = (
+                float(cell[f"preferred_layer_{e}"].sel(region=region)) for e in ("low", "high")
+            )
+            covered.append(low <= CHAIN.index(layer) <= high)
+            width.append(int(cell["tied"].sel(region=region).sum()))
+    assert np.mean(covered) >= 0.9
+    assert np.mean(width) < len(CHAIN) / 2
+
+
+def test_no_preferred_layer_without_a_significant_match(chain):
+    # noise only: the argmax of noise favours the layers least like the others, so a
+    # region without a significant match gets no preferred layer at all
+    responses = planted_responses(
+        chain, dict(zip(NON_MONOTONE, CHAIN[1:6], strict=True)), 3, signal=False
+    )
+    scores, cell = _region_gradient(chain, responses)
+    matched = np.isfinite(cell["preferred_layer"].values)
+    assert matched.sum() <= 1
+    np.testing.assert_array_equal(
+        matched, scores["significant"].isel(band=0, window=0).any("layer")
+    )
+    assert np.isnan(cell["preferred_layer_low"].values[~matched]).all()
+    assert not cell["tied"].values[:, ~matched].any()
+
+
+def test_tied_layers_are_the_ones_the_subjects_cannot_order():
+    # region-level scores by hand: in R1 layers 1 and 2 trade places across subjects,
+    # in R2 every subject puts layer 3 first
+    rng = np.random.default_rng(6)
+    subject_rho = np.full((len(LAYERS), 2, 6), 0.1) + rng.normal(0, 0.005, (len(LAYERS), 2, 6))
+    subject_rho[1, 0] += np.array([0.3, 0.1, 0.3, 0.1, 0.3, 0.1])
+    subject_rho[2, 0] += np.array([0.1, 0.3, 0.1, 0.3, 0.1, 0.32])
+    subject_rho[3, 1] += 0.3
+    scores = xr.Dataset(
+        {
+            "rho": (("layer", "region"), subject_rho.mean(-1)),
+            "significant": (("layer", "region"), subject_rho.mean(-1) > 0.2),
+            "subject_rho": (("layer", "region", "subject"), subject_rho),
+        },
+        coords={
+            "layer": LAYERS,
+            "layer_index": ("layer", np.arange(len(LAYERS))),
+            "region": ["R1", "R2"],
+            "region_rank": ("region", [1, 2]),
+            "subject": [f"s{i}" for i in range(6)],
+        },
+    ).expand_dims(band=["b"], window=["w"])
+    gradient = gradient_statistics(scores, method="rsa_region", **FAST).isel(band=0, window=0)
+    assert gradient["tied"].sel(region="R1").values.tolist() == [False, True, True, False, False]
+    assert gradient["tied"].sel(region="R2").values.tolist() == [False, False, False, True, False]
+    assert gradient["preferred_layer_low"].values.tolist() == [1, 3]
+    assert gradient["preferred_layer_high"].values.tolist() == [2, 3]
+    assert gradient["n_preferring"].sel(region="R1").values.tolist() == [0, 3, 3, 0, 0]
+    # fewer than three regions: no alignment, and a region of one subject has no interval
+    assert np.isnan(gradient["region_alignment_rho"])
+    one = scores.assign(subject_rho=scores["subject_rho"].where(scores["subject"] == "s0"))
+    single = gradient_statistics(one, method="rsa_region", **FAST).isel(band=0, window=0)
+    assert np.isfinite(single["preferred_layer"]).all()
+    assert np.isnan(single["preferred_layer_low"]).all()

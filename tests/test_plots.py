@@ -124,6 +124,42 @@ def test_map_marks_preferred_layer_and_significance(tmp_path):
         np.testing.assert_array_equal(dots.get_ydata(), rows)
 
 
+def test_map_marks_tied_layers_and_region_noise_ceilings():
+    gradient = make_gradient()
+    tied = np.zeros(gradient["score"].shape, dtype=bool)
+    tied[[1, 2], 0] = True  # V1 cannot tell conv1 from conv2, in every panel
+    rbw = ("region", "band", "window")
+    shape = tuple(gradient.sizes[d] for d in rbw)
+    gradient = gradient.assign(
+        tied=(("layer", "region", "band", "window"), tied),
+        noise_ceiling_lower=(rbw, np.full(shape, 0.12)),
+        noise_ceiling_upper=(rbw, np.full(shape, 0.34)),
+    )
+    fig = plot_layer_region_map(gradient, band="alpha", window="50-250")
+    ax = _image_axes(fig)[0]
+    bars = [c for c in ax.collections if c.get_segments()]
+    ends = sorted(tuple(np.round(seg[:, 0], 2)) for c in bars for seg in c.get_segments())
+    assert ends == [(0.58, 1.42), (1.58, 2.42)]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts.count("0.12-0.34") == len(REGIONS)
+
+
+def test_layer_similarity_outlines_neighbours_rsa_cannot_tell_apart(tmp_path):
+    from brainnet.plots import plot_layer_similarity
+
+    matrix = np.array([[1.0, 0.6, 0.3], [0.6, 1.0, 0.97], [0.3, 0.97, 1.0]])
+    similarity = xr.Dataset(
+        {"similarity": (("layer", "layer_other"), matrix)},
+        coords={"layer": LAYERS[:3], "layer_other": LAYERS[:3]},
+        attrs={"model": "net", "metric": "euclidean", "feature_scaling": "standard"},
+    )
+    fig = plot_layer_similarity(similarity, tmp_path / "similarity.png")
+    _assert_written(tmp_path / "similarity.png")
+    outlined = sorted((p.get_x() + 0.5, p.get_y() + 0.5) for p in fig.axes[0].patches)
+    assert outlined == [(1.0, 2.0), (2.0, 1.0)]  # conv1-conv2 only
+    assert "0.97" in [t.get_text() for t in fig.axes[0].texts]
+
+
 def test_map_subset_and_unknown_band(tmp_path):
     gradient = make_gradient()
     fig = plot_layer_region_map(gradient, band="low_gamma", window=["150-350"])
@@ -249,7 +285,14 @@ def test_recovery_counts_matches(tmp_path):
         gradient, truth, tmp_path / "recovery.png", band="low_gamma", window="150-350"
     )
     _assert_written(tmp_path / "recovery.png")
-    assert fig.axes[0].texts[0].get_text() == "3/4 recovered"
+    index = {layer: k for k, layer in enumerate(LAYERS)}
+    low, high = (
+        cell[f"preferred_layer_{end}"].sel(region=list(truth)).values for end in ("low", "high")
+    )
+    covered = sum(
+        lo <= index[t] <= hi for lo, t, hi in zip(low, truth.values(), high, strict=True)
+    )
+    assert fig.axes[0].texts[0].get_text() == f"3/4 recovered, {covered} within the tied layers"
     with pytest.raises(ValueError, match=r"planted layers \['conv9'\]"):
         plot_recovery(gradient, {"V1": "conv9"})
     with pytest.raises(ValueError, match=r"planted regions \['MT'\]"):

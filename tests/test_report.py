@@ -34,6 +34,9 @@ def toy_gradient(regions, preferred, tau):
         ("region", "band", "window"),
         np.array(preferred, float)[:, None, :],
     )
+    # each preferred layer is tied only to itself
+    tied = np.arange(len(LAYERS))[:, None, None] == np.array(preferred)[None]
+    data["tied"] = (("layer", "region", "band", "window"), tied[:, :, None, :])
     return xr.Dataset(
         data,
         coords={
@@ -65,7 +68,8 @@ def gradients():
 
 def test_summary_columns_and_values(gradients):
     summary = summary_table(gradients)
-    regions = ["best_layer_V1", "best_layer_IT", "best_layer_V4", "best_layer_hippocampus"]
+    names = ["V1", "IT", "V4", "hippocampus"]
+    regions = [f"{kind}_{r}" for kind in ("best_layer", "tied_layers") for r in names]
     assert list(summary.columns) == [*SUMMARY_COLUMNS, *regions]
     assert len(summary) == 4
     first = summary.iloc[0]
@@ -101,7 +105,15 @@ def test_summary_counts_recovered_regions(gradients):
     planted = {("synthetic", "alexnet"): {"V1": "conv1", "IT": "conv2"}}
     summary = summary_table(gradients, planted=planted)
     assert list(summary["n_recovered"][:2]) == [2, 0]  # window 2: V1 is pixels, IT has none
+    assert list(summary["n_covered"][:2]) == [2, 0]
     assert list(summary["n_planted"][:2]) == [2, 2]
+    # in window 2 the data cannot tell V1's pixels from conv1: the plant is covered
+    tied = gradients[("synthetic", "alexnet", "encoding")].copy(deep=True)
+    tied["tied"].loc[{"layer": "conv1", "region": "V1", "window": "150-350"}] = True
+    summary = summary_table({("synthetic", "alexnet", "encoding"): tied}, planted=planted)
+    assert summary["tied_layers_V1"].tolist() == ["conv1", "pixels conv1"]
+    assert pd.isna(summary["tied_layers_IT"][1])  # no significant match, no tie
+    assert list(summary["n_recovered"]) == [2, 0] and list(summary["n_covered"]) == [2, 1]
     assert summary["n_recovered"][2:].isna().all()  # no ground truth for 'sparse'
     with pytest.raises(ValueError, match=r"planted layers \['fc9'\]"):
         summary_table(gradients, planted={("synthetic", "alexnet"): {"V1": "fc9"}})
@@ -168,3 +180,66 @@ def test_report_captions_render(caption):
         assert "synthetic, kuzovkin" in html and "500 permutations" in html and "90 %" in html
     elif caption != "summary.rst":
         assert "synthetic" in html
+
+
+def test_summary_carries_region_level_noise_ceilings(gradients):
+    region = gradients[("synthetic", "alexnet", "encoding")].assign(
+        noise_ceiling_lower=(("region", "band", "window"), [[[0.1, 0.2]], [[0.3, np.nan]]]),
+        noise_ceiling_upper=(("region", "band", "window"), [[[0.4, 0.5]], [[0.6, np.nan]]]),
+    )
+    summary = summary_table({**gradients, ("synthetic", "alexnet", "rsa_region"): region})
+    rows = summary[summary["method"] == "rsa_region"]
+    assert rows["noise_ceiling_lower_V1"].tolist() == [0.1, 0.2]
+    assert rows["noise_ceiling_upper_IT"].iloc[0] == 0.6 and pd.isna(
+        rows["noise_ceiling_upper_IT"].iloc[1]
+    )
+    assert summary.loc[summary["method"] == "encoding", "noise_ceiling_lower_V1"].isna().all()
+
+
+def test_region_table_has_one_row_per_region_layer_band_and_window():
+    from brainnet import rsa
+    from brainnet.report import REGION_COLUMNS, region_table
+
+    rng = np.random.default_rng(0)
+    ids = [f"img{i}" for i in range(12)]
+    activations = xr.Dataset(
+        {name: (("stimulus", f"feature_{name}"), rng.normal(size=(12, 4))) for name in LAYERS},
+        coords={"stimulus_id": ("stimulus", ids)},
+        attrs={"layers": LAYERS},
+    )
+    rdms = np.stack([rsa.compute_rdm(rng.normal(size=(12, 3))) for _ in range(6)])
+    brain = xr.Dataset(
+        {"rdm": (("channel", "stimulus", "stimulus_other"), rdms)},
+        coords={
+            "stimulus_id": ("stimulus", ids),
+            "channel": [f"c{i}" for i in range(6)],
+            "subject": ("channel", ["s1", "s2", "s3"] * 2),
+            "region": ("channel", ["EVC"] * 3 + ["IT"] * 3),
+            "region_rank": ("channel", [1] * 3 + [2] * 3),
+        },
+    )
+    scores = rsa.rsa_precomputed(activations, brain, level="region", n_permutations=20)
+    table = region_table(scores)
+    assert len(table) == 2 * len(LAYERS)
+    assert list(table.columns[:6]) == [
+        "region",
+        "region_rank",
+        "layer",
+        "layer_index",
+        "band",
+        "window",
+    ]
+    assert list(table.columns[6:]) == list(REGION_COLUMNS)
+    row = table[(table["region"] == "IT") & (table["layer"] == "conv1")].iloc[0]
+    cell = scores.sel(region="IT", layer="conv1", band="broadband", window="all")
+    for name in (
+        "rho",
+        "r2",
+        "r2_percent",
+        "noise_ceiling_lower",
+        "net2brain_noise_ceiling_upper",
+    ):
+        assert row[name] == pytest.approx(float(cell[name]))
+    assert row["r2"] == pytest.approx(np.mean(cell["subject_rho"].values ** 2))
+    with pytest.raises(KeyError, match="region-level RSA scores"):
+        region_table(scores.drop_vars("r2"))

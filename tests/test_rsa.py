@@ -5,7 +5,7 @@ import pytest
 import xarray as xr
 from scipy import stats
 from scipy.spatial.distance import pdist, squareform
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from brainnet import rsa
 from brainnet.io import read_dataset, write_netcdf
@@ -147,6 +147,25 @@ def test_nan_diagonal_is_zeroed_and_index_named():
         rsa.compare_rdms(np.ones(4), np.ones(4))
 
 
+def test_standard_scaling_weighs_every_feature_the_same():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((20, 5)) * [1.0, 2.0, 3.0, 40.0, 0.5] + 7.0
+    x[:, 2] = 3.0  # a constant (dead) feature carries no information
+    standard = rsa.compute_rdm(x, feature_scaling="standard")
+    kept = x[:, [0, 1, 3, 4]]
+    expected = squareform(pdist((kept - kept.mean(0)) / kept.std(0)))
+    assert np.allclose(standard, expected)
+    # rescaling a unit (a function-preserving reparametrisation of a ReLU network)
+    # leaves the standardised RDM as it was and changes the raw one
+    rescaled = x * [1.0, 1.0, 1.0, 0.01, 100.0]
+    assert np.allclose(rsa.compute_rdm(rescaled, feature_scaling="standard"), standard)
+    raw = rsa.to_vectors(rsa.compute_rdm(x))
+    raw_rescaled = rsa.to_vectors(rsa.compute_rdm(rescaled))
+    assert stats.spearmanr(raw, raw_rescaled).statistic < 0.9
+    with pytest.raises(ValueError, match="feature_scaling must be one of"):
+        rsa.compute_rdm(x, feature_scaling="minmax")
+
+
 # --------------------------------------------------------------------------- comparison
 
 
@@ -228,6 +247,35 @@ def test_noise_ceiling_equals_rsatoolbox(shared_data):
         )
         got = rsa.noise_ceiling(ds["rdm"].values, subjects, ours)
         assert np.allclose(got, expected, atol=1e-10), ours
+
+
+def test_net2brain_noise_ceiling_and_r2_equal_their_formulas():
+    # Net2Brain's NoiseCeiling: squared Spearman rho of each subject's RDM with the
+    # mean of the raw RDMs of all subjects (upper) or of the others (lower)
+    rng = np.random.default_rng(8)
+    shared = rng.random(45)
+    rdms = np.stack([np.exp(3 * shared + rng.normal(0, s, 45)) for s in (0.5, 1.0, 1.5, 2.0)])
+
+    def squared(a, b):
+        return stats.spearmanr(a, b).statistic ** 2
+
+    upper = np.mean([squared(r, rdms.mean(0)) for r in rdms])
+    lower = np.mean([squared(r, np.delete(rdms, i, 0).mean(0)) for i, r in enumerate(rdms)])
+    got = rsa.noise_ceiling(rdms, definition="net2brain")
+    assert got == pytest.approx((lower, upper), abs=1e-12)
+    # raw RDMs are pooled, not ranked ones: the rsatoolbox bounds differ (and are not squared)
+    assert rsa.noise_ceiling(rdms)[0] != pytest.approx(np.sqrt(lower), abs=1e-3)
+    # R² (Net2Brain's evaluate_fmri): mean, SEM and t-test of the squared rho
+    model = shared + rng.normal(0, 0.3, 45)
+    rho = np.array([stats.spearmanr(model, r).statistic for r in rdms])
+    out = rsa.r2_statistics(rho, lower)
+    assert out["r2"] == pytest.approx(np.mean(rho**2))
+    assert out["r2_sem"] == pytest.approx(np.std(rho**2, ddof=1) / 2)
+    t = np.mean(rho**2) / (np.std(rho**2, ddof=1) / 2)
+    assert out["r2_p"] == pytest.approx(2 * stats.t.sf(t, df=3))
+    assert out["r2_percent"] == pytest.approx(np.mean(rho**2) / lower * 100)
+    with pytest.raises(ValueError, match="definition must be one of"):
+        rsa.noise_ceiling(rdms, definition="nili")
 
 
 # --------------------------------------------------------------------------- permutations
@@ -367,7 +415,10 @@ def test_channel_scores_equal_the_array_api(planted, stopping):
     aligned = responses.set_coords("stimulus_id").swap_dims(stimulus="stimulus_id")
     ids = activations["stimulus_id"].values
     values = aligned["response"].sel(stimulus_id=ids, window="w0").values
-    models = np.stack([pdist(activations[f"layer{i}"].values) for i in range(4)])
+    # the stage standardises every feature by default, as StandardScaler does
+    models = np.stack(
+        [pdist(StandardScaler().fit_transform(activations[f"layer{i}"].values)) for i in range(4)]
+    )
     for b, band in enumerate(["band0", "band1"]):
         result = rsa.permutation_test(models, rsa.scalar_rdm(values[:, :, b]), **settings)
         got = scores.sel(band=band, window="w0")
@@ -433,13 +484,15 @@ def test_precomputed_rdms_channel_and_region(shared_data):
         attrs={"layers": ["copy", "noise"]},
     )
     shuffled = brain.isel(stimulus=slice(None, None, -1), stimulus_other=slice(None, None, -1))
-    scores = rsa.rsa_precomputed(activations, shuffled, n_permutations=200)
+    # the embedding's coordinates carry the RDM only at their own scales: no standardising
+    settings = {"n_permutations": 200, "feature_scaling": "none"}
+    scores = rsa.rsa_precomputed(activations, shuffled, **settings)
     assert scores["rho"].dims == ("layer", "channel", "band", "window")
     assert scores["band"].values.tolist() == ["broadband"]
     copy = scores["rho"].sel(layer="copy", channel="monkey:mIT-1").item()
     assert copy > 0.95  # classical MDS of a non-Euclidean RDM is close, not exact
     assert scores["p"].sel(layer="copy").max() < 0.01  # human IT resembles monkey IT
-    regions = rsa.rsa_precomputed(activations, brain, level="region", n_permutations=200)
+    regions = rsa.rsa_precomputed(activations, brain, level="region", **settings)
     hit = regions.sel(region="hIT", band="broadband", window="all")
     expected = rsa.noise_ceiling(brain["rdm"].values[:8], brain["subject"].values[:8], "spearman")
     assert (hit["noise_ceiling_lower"].item(), hit["noise_ceiling_upper"].item()) == (
@@ -451,7 +504,7 @@ def test_precomputed_rdms_channel_and_region(shared_data):
     assert np.isnan(regions["noise_ceiling_lower"].sel(region="mIT")).all()
     mismatched = brain.assign_coords(stimulus_other_id=("stimulus_other", ids[::-1]))
     with pytest.raises(ValueError, match="stimulus_other_id"):
-        rsa.rsa_precomputed(activations, mismatched, n_permutations=10)
+        rsa.rsa_precomputed(activations, mismatched, **settings)
 
 
 def _embed(rdm):
@@ -475,3 +528,124 @@ def test_constant_layer_is_nan_not_significant(planted, caplog):
     assert scores["p"].sel(layer="layer0").isnull().all()
     assert not scores["significant"].sel(layer="layer0").any()
     assert scores["p"].sel(layer="layer1", band="band0").notnull().sum() == 29
+
+
+def _brain_rdm_dataset(rdms, ids, subject, region, rank):
+    return xr.Dataset(
+        {"rdm": (("channel", "stimulus", "stimulus_other"), rdms)},
+        coords={
+            "stimulus_id": ("stimulus", np.asarray(ids)),
+            "channel": [f"{s}:{r}" for s, r in zip(subject, region, strict=True)],
+            "subject": ("channel", np.asarray(subject)),
+            "region": ("channel", np.asarray(region)),
+            "region_rank": ("channel", np.asarray(rank)),
+        },
+    )
+
+
+def test_region_level_keeps_subject_similarities_and_net2brain_columns():
+    rng = np.random.default_rng(12)
+    n = 30
+    ids = [f"img{i:02d}" for i in range(n)]
+    latents = [rng.standard_normal(n) for _ in range(2)]
+    activations = _activations(latents, ids)
+    subjects = ["s1", "s2", "s3", "s4"]
+    rdms, subject, region = [], [], []
+    for s, noise in zip(subjects, (0.5, 1.0, 1.5, 2.0), strict=True):
+        for name, latent in (("EVC", latents[0]), ("IT", latents[1])):
+            pattern = latent[:, None] * rng.standard_normal(3) + noise * rng.normal(size=(n, 3))
+            rdms.append(rsa.compute_rdm(pattern))
+            subject.append(s)
+            region.append(name)
+    brain = _brain_rdm_dataset(
+        np.stack(rdms), ids, subject, region, [1 if r == "EVC" else 2 for r in region]
+    )
+    scores = rsa.rsa_precomputed(activations, brain, level="region", n_permutations=100)
+    cell = scores.sel(band="broadband", window="all")
+    assert cell["subject_rho"].dims == ("layer", "region", "subject")
+    models = [
+        rsa.to_vectors(
+            rsa.compute_rdm(activations[f"layer{i}"].values, feature_scaling="standard")
+        )
+        for i in range(2)
+    ]
+    for name in ("EVC", "IT"):
+        mine = [i for i, g in enumerate(region) if g == name]
+        by_hand = np.array(
+            [[stats.spearmanr(m, rsa.to_vectors(rdms[i])).statistic for i in mine] for m in models]
+        )
+        assert np.allclose(cell["subject_rho"].sel(region=name).values, by_hand)
+        assert np.allclose(cell["rho"].sel(region=name).values, by_hand.mean(1))
+        lower, upper = rsa.noise_ceiling(np.stack([rdms[i] for i in mine]), definition="net2brain")
+        assert cell["net2brain_noise_ceiling_lower"].sel(region=name).item() == pytest.approx(
+            lower
+        )
+        assert cell["net2brain_noise_ceiling_upper"].sel(region=name).item() == pytest.approx(
+            upper
+        )
+        squared = by_hand**2
+        assert np.allclose(cell["r2"].sel(region=name).values, squared.mean(1))
+        assert np.allclose(cell["r2_sem"].sel(region=name).values, stats.sem(squared, axis=1))
+        assert np.allclose(
+            cell["r2_p"].sel(region=name).values, stats.ttest_1samp(squared, 0, axis=1).pvalue
+        )
+        assert np.allclose(
+            cell["r2_percent"].sel(region=name).values, squared.mean(1) / lower * 100
+        )
+    # each region matches its own latent best
+    assert cell["rho"].sel(region="EVC").argmax("layer").item() == 0
+    assert cell["rho"].sel(region="IT").argmax("layer").item() == 1
+
+
+def test_layer_similarity_tells_duplicated_layers_apart_from_distinct_ones():
+    rng = np.random.default_rng(2)
+    ids = [f"img{i:02d}" for i in range(25)]
+    latents = [rng.standard_normal(25) for _ in range(3)]
+    activations = _activations(latents, ids)
+    # layer3 repeats layer1 with its units rescaled: the same geometry after standardising
+    activations["layer3"] = activations["layer1"].rename(
+        feature_layer1="feature_layer3"
+    ) * np.array([0.1, 1, 10, 100, 1, 1])
+    activations.attrs["layers"] = ["layer0", "layer1", "layer2", "layer3"]
+    similarity = rsa.layer_similarity(activations)
+    matrix = similarity["similarity"].values
+    assert np.allclose(matrix, matrix.T) and np.allclose(np.diag(matrix), 1)
+    assert matrix[1, 3] == pytest.approx(1.0)
+    assert abs(matrix[0, 2]) < 0.3
+    assert np.allclose(similarity["adjacent"].values[:3], np.diag(matrix, 1))
+    assert np.isnan(similarity["adjacent"].values[3])
+    assert similarity.attrs["feature_scaling"] == "standard"
+
+
+def test_contact_resamples_of_region_rdms():
+    from brainnet.rsa._region import _resampled_rdms
+
+    rng = np.random.default_rng(3)
+    pattern = rng.standard_normal((15, 5))
+    fast = _resampled_rdms(pattern, "euclidean", 20, np.random.default_rng(1))
+    draws = np.random.default_rng(1).integers(0, 5, (20, 5))
+    assert np.allclose(fast, [pdist(pattern[:, d]) for d in draws])
+    slow = _resampled_rdms(pattern, "correlation", 20, np.random.default_rng(1))
+    assert np.allclose(slow, [pdist(pattern[:, d], "correlation") for d in draws])
+
+
+def test_region_level_contact_bootstrap_only_where_a_region_matches(planted):
+    activations, responses = planted
+    scores = rsa.rsa_scores(
+        activations, responses, level="region", n_permutations=200, n_bootstrap=30, alpha=0.01
+    )
+    boot = scores["subject_rho_bootstrap"]
+    assert boot.dims == ("bootstrap", "layer", "region", "subject", "band", "window")
+    assert boot.sizes["bootstrap"] == 30
+    matched = scores["significant"].any("layer")
+    computed = boot.notnull().any(("bootstrap", "layer", "subject"))
+    xr.testing.assert_equal(computed, matched)
+    it = boot.sel(region="IT", band="band0", window="w0")
+    # resampled contacts vary around the observed similarity of each subject
+    observed = scores["subject_rho"].sel(region="IT", band="band0", window="w0")
+    assert float(it.std("bootstrap").mean()) > 0
+    assert float(abs(it.mean("bootstrap") - observed).max()) < 0.2
+    without = rsa.rsa_scores(
+        activations, responses, level="region", n_permutations=200, n_bootstrap=0
+    )
+    assert "subject_rho_bootstrap" not in without

@@ -366,3 +366,18 @@ def test_bad_settings_refused(tmp_path, settings, message):
     stimuli, activations = _inputs(n_stimuli=4)
     with pytest.raises(ValueError, match=message):
         simulate_dataset(stimuli, activations, tmp_path / "bids", **settings)
+
+
+def test_dataset_with_regions_in_its_config_is_read_with_its_planted_regions(dataset):
+    # the config's `regions` of a synthetic dataset are the planted ones, not a
+    # region-map file: the bridge reads the regions the simulation wrote
+    from brainnet.datasets import read_recording
+
+    root, stimuli, _, truth, subjects = dataset
+    recordings = {"format": "synthetic", "reference_model": "alexnet", "regions": DEFAULT_REGIONS}
+    recording = read_recording(root, "01", stimuli, recordings)
+    electrodes = subjects["01"]["electrodes"].set_index("name")
+    regions = recording.channels["region"]
+    assert (regions == electrodes.loc[regions.index, "region"]).all()
+    ranks = {name: spec["rank"] for name, spec in truth["regions"].items()}
+    assert (recording.channels["region_rank"] == regions.map(ranks)).all()

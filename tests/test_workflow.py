@@ -73,6 +73,39 @@ def test_control_contacts_are_not_significant(run):
 
 
 @pytest.mark.slow
+def test_region_level_rsa_reports_ties_ceilings_and_net2brain_columns(run):
+    import xarray as xr
+
+    from brainnet.report import REGION_COLUMNS
+
+    results = run / "results" / "synthetic" / "alexnet"
+    summary = pd.read_csv(run / "results" / "summary.csv")
+    rows = summary[(summary["method"] == "rsa_region") & (summary["band"] == "high_gamma")]
+    row = rows[rows["window"] == "150-350"].iloc[0]
+    # untrained AlexNet's conv3-conv5 and fc6-fc8 cannot be told apart: the planted
+    # layers are among the tied ones, and the gradient is detected
+    assert row["n_covered"] >= 4 and row["n_planted"] == 5
+    assert row["region_alignment_rho"] > 0 and row["region_alignment_rho_p"] < 0.05
+    assert row["noise_ceiling_lower_V1"] < row["noise_ceiling_upper_V1"]
+    assert "conv4" in row["tied_layers_fusiform-IT"].split()
+    # the region table: brainnet's statistics, both noise ceilings, Net2Brain's columns
+    table = pd.read_csv(results / "rsa_region.csv")
+    assert list(table.columns[6:]) == list(REGION_COLUMNS)
+    scores = xr.open_dataset(results / "rsa_region.nc")
+    cell = scores.sel(region="V1", band="high_gamma", window="150-350", layer="conv1")
+    r2 = float((cell["subject_rho"] ** 2).mean())
+    line = table[(table["region"] == "V1") & (table["layer"] == "conv1")]
+    line = line[(line["band"] == "high_gamma") & (line["window"] == "150-350")].iloc[0]
+    assert line["r2"] == pytest.approx(r2)
+    assert line["r2_percent"] == pytest.approx(r2 / line["net2brain_noise_ceiling_lower"] * 100)
+    # the layer similarity diagnostic: conv3 and conv4 share their RDM
+    similarity = xr.open_dataset(results / "layer_similarity.nc")["similarity"]
+    assert float(similarity.sel(layer="conv3", layer_other="conv4")) > 0.95
+    for name in ("layer_similarity", "heatmap_rsa_region", "gradient_rsa_region"):
+        assert (results / "figures" / f"{name}.png").stat().st_size
+
+
+@pytest.mark.slow
 def test_outputs_figures_and_report(run, tmp_path):
     results = run / "results"
     for name in (
@@ -128,6 +161,7 @@ def test_rerun_does_nothing_and_a_new_model_adds_only_its_jobs(run):
         if len(line.split()) == 2 and line.split()[1].isdigit()
     )
     assert jobs["activations"] == "1" and jobs["encoding"] == "1" and jobs["rsa"] == "1"
+    assert jobs["rsa_region"] == "1" and jobs["layer_similarity"] == "1"
     for rule in ("stimuli", "simulate", "subject_responses", "responses"):
         assert rule not in jobs
 

@@ -15,6 +15,7 @@ permutation counts too small to reach the significance level.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -151,17 +152,19 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config", fi
         expand_controls(config)
     except ValueError as err:
         raise ConfigError(f"{source}: {err}") from err
-    model_specs(config)
+    specs = model_specs(config)
     _resolve_paths(config)
     for name, dataset in config["datasets"].items():
         recordings = dataset["recordings"]
         reference = recordings.get("reference_model")
-        if recordings["format"] == "synthetic" and reference not in config["models"]:
-            raise ConfigError(
-                f"{source}: datasets.{name}.recordings.reference_model is {reference!r}, "
-                f"which is not among the configured models {sorted(config['models'])}"
-                + _closest(reference, config["models"])
-            )
+        if recordings["format"] == "synthetic":
+            if reference not in config["models"]:
+                raise ConfigError(
+                    f"{source}: datasets.{name}.recordings.reference_model is {reference!r}, "
+                    f"which is not among the configured models {sorted(config['models'])}"
+                    + _closest(reference, config["models"])
+                )
+            _check_planted_regions(recordings, specs[reference], f"{source}: datasets.{name}")
         unknown = sorted(set(dataset.get("models") or []) - set(config["models"]))
         if unknown:
             raise ConfigError(
@@ -177,6 +180,31 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config", fi
     except (ValueError, OSError) as err:
         raise ConfigError(f"{source}: {err}") from err
     return config
+
+
+def _check_planted_regions(recordings: dict, spec: ModelSpec, where: str) -> None:
+    """Check a synthetic dataset's planted regions against its reference model's layers.
+
+    Done before any job runs, so that an unknown generating layer stops the run
+    at once rather than after the activations have been extracted. The layer
+    names do not depend on the weights, so the untrained architecture is built
+    on PyTorch's meta device: shapes only, no memory and no initialisation
+    (AlexNet in 0.1 s instead of 5 s).
+    """
+    import torch
+
+    from brainnet.models import PIXELS, build_model, model_layers
+    from brainnet.recordings.synthetic import DEFAULT_REGIONS, check_regions
+
+    regions = recordings.get("regions")
+    with torch.device("meta"):
+        model = build_model(dataclasses.replace(spec, weights=None))
+        layers = [PIXELS, *model_layers(model, spec)]
+    try:
+        check_regions(DEFAULT_REGIONS if regions is None else regions, layers, spec.name)
+    except ValueError as err:
+        key = "recordings.regions" if regions is not None else "recordings (default regions)"
+        raise ConfigError(f"{where}.{key}: {err}") from err
 
 
 def _check_recordings(key: str, recordings: dict) -> None:
@@ -393,12 +421,17 @@ def model_specs(config: dict) -> dict[str, ModelSpec]:
     return specs
 
 
-def analyses(dataset: dict) -> tuple[str, ...]:
-    """The methods that apply to a dataset: RSA only for precomputed RDMs."""
+def analyses(dataset: dict, rsa_level: str = "channel") -> tuple[str, ...]:
+    """The methods that apply to a dataset: RSA only for precomputed RDMs.
+
+    RSA is ``rsa`` (channel level), ``rsa_region`` (region level) or both, as
+    ``rsa_level`` (the config's ``rsa.level``) asks.
+    """
     wanted = tuple(dataset.get("analyses") or METHODS)
     if dataset["recordings"]["format"] in RDM_FORMATS:
-        return tuple(m for m in wanted if m == "rsa")
-    return wanted
+        wanted = tuple(m for m in wanted if m == "rsa")
+    levels = {"channel": ("rsa",), "region": ("rsa_region",), "both": ("rsa", "rsa_region")}
+    return tuple(name for m in wanted for name in (levels[rsa_level] if m == "rsa" else (m,)))
 
 
 def dataset_models(config: dict, dataset: str) -> list[str]:
@@ -411,17 +444,23 @@ def targets(config: dict) -> list[str]:
     root = config["results_dir"]
     out = [f"{root}/summary.csv", f"{root}/comparisons.csv"]
     for name, dataset in config["datasets"].items():
-        methods = analyses(dataset)
+        methods = analyses(dataset, config["rsa"]["level"])
         models = dataset_models(config, name)
         for model in models:
             for method in methods:
                 out.append(f"{root}/{name}/{model}/figures/heatmap_{method}.png")
                 out.append(f"{root}/{name}/{model}/figures/gradient_{method}.png")
+            if any(method.startswith("rsa") for method in methods):
+                # can RSA tell this model's layers apart? (a diagnostic of every RSA run)
+                out.append(f"{root}/{name}/{model}/figures/layer_similarity.png")
+            if "rsa_region" in methods:
+                out.append(f"{root}/{name}/{model}/rsa_region.csv")
         if dataset["recordings"]["format"] in ICEEG_FORMATS:  # contacts with positions
             out += [
                 f"{root}/{name}/{model}/figures/glass_brain_{method}.png"
                 for model in models
                 for method in methods
+                if method != "rsa_region"  # one score per region: no contacts to place
             ]
         out.append(f"{root}/{name}/figures/model_comparison.png")
         if dataset["recordings"]["format"] == "synthetic":

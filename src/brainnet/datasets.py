@@ -108,7 +108,11 @@ def read_recording(
     """
     from brainnet.recordings.bids import read_subject
 
-    keys = ("task", "session", "run", "acquisition", "space", "regions", "missing_region")
+    keys = ("task", "session", "run", "acquisition", "space", "missing_region")
+    # A synthetic dataset's ``regions`` are the planted ones, already written into
+    # its electrodes.tsv; only a BIDS dataset's ``regions`` names a region-map file.
+    if recordings["format"] == "bids":
+        keys += ("regions",)
     return read_subject(
         bids_root,
         subject,

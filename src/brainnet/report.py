@@ -24,10 +24,12 @@ from brainnet.gradient import RECOMMENDED, STATISTIC_NAMES, planted_layer_index
 from brainnet.io import atomic_path
 
 __all__ = [
+    "region_table",
     "summary_table",
     "write_summary",
     "write_summary_page",
     "comparison_table",
+    "REGION_COLUMNS",
     "SUMMARY_COLUMNS",
     "COMPARISON_COLUMNS",
 ]
@@ -61,6 +63,24 @@ SUMMARY_COLUMNS = (
 )
 _STATISTICS = SUMMARY_COLUMNS[9:]
 
+#: Columns of :func:`region_table`, after ``region``, ``region_rank``, ``layer``,
+#: ``layer_index``, ``band`` and ``window``.
+REGION_COLUMNS = (
+    "rho",
+    "p",
+    "significant",
+    "noise_ceiling_lower",
+    "noise_ceiling_upper",
+    "r2",
+    "r2_sem",
+    "r2_p",
+    "r2_percent",
+    "net2brain_noise_ceiling_lower",
+    "net2brain_noise_ceiling_upper",
+    "n_subjects",
+    "n_channels",
+)
+
 
 def summary_table(
     gradients: Mapping[tuple[str, str, str], xr.Dataset],
@@ -84,7 +104,8 @@ def summary_table(
         Columns:
 
         ``dataset``, ``model``, ``method``
-            The key of the gradient (``method`` is ``encoding`` or ``rsa``).
+            The key of the gradient (``method`` is ``encoding``, ``rsa``
+            (channel level) or ``rsa_region`` (region level)).
         ``band``, ``window``
             Frequency band and time window labels.
         ``fmin``, ``fmax``
@@ -105,10 +126,11 @@ def summary_table(
             channel's preferred layer (Guclu and van Gerven 2015).
         ``region_alignment_rho``, ``_low``, ``_high``, ``_p``
             Spearman's rho between region rank and each visual region's
-            preferred layer (the layer with the highest region mean), with a
-            hierarchical bootstrap interval and a permutation p (region
-            labels shuffled across channels); undefined with fewer than three
-            visual ranks.
+            preferred layer (the layer with the highest region mean, where
+            the region has a significant match), with a bootstrap interval
+            and a permutation p (region labels shuffled across channels or
+            subjects' region RDMs); undefined with fewer than three visual
+            ranks.
         ``n_pairs``
             Number of significant channel-layer pairs entering tau.
         ``n_preferred``
@@ -118,11 +140,23 @@ def summary_table(
             Name of the layer with the highest mean score of the region's
             channels (its preferred layer), one column per region over all
             gradients, visual regions by rank then the others; empty where a
-            gradient lacks the region or the region has no finite score.
-        ``n_recovered``, ``n_planted``
+            gradient lacks the region or the region has no significant match.
+        ``tied_layers_<region>``
+            The layers tied to the preferred one (the data cannot tell them
+            apart from it), space-separated in network order.
+        ``noise_ceiling_lower_<region>``, ``noise_ceiling_upper_<region>``
+            rsatoolbox's noise ceiling of region-level RSA (method
+            ``rsa_region``); only when some gradient has one, empty for the
+            others.
+        ``n_recovered``, ``n_covered``, ``n_planted``
             Only with ``planted``: number of regions whose best layer equals
-            the planted one, out of the regions with a planted layer; empty
-            for datasets without ground truth.
+            the planted one, and whose tied layers include it, out of the
+            regions with a planted layer; empty for datasets without ground
+            truth.
+
+        The permutation p of an alignment statistic answers "is there a
+        gradient"; its bootstrap interval describes how much the statistic
+        would vary with other subjects and channels, and is not a test.
 
     Raises
     ------
@@ -146,14 +180,61 @@ def summary_table(
         truth = planted_layer_index(gradient, known) if known is not None else None
         names = {"dataset": dataset, "model": model, "method": method}
         rows += _rows(gradient, names, regions, truth, with_truth=bool(planted))
-    columns = [*SUMMARY_COLUMNS, *(f"best_layer_{r}" for r in regions)]
+    columns = [
+        *SUMMARY_COLUMNS,
+        *(f"{kind}_{r}" for kind in ("best_layer", "tied_layers") for r in regions),
+    ]
+    if any("noise_ceiling_lower" in gradient for gradient in gradients.values()):
+        columns += [f"noise_ceiling_{b}_{r}" for r in regions for b in ("lower", "upper")]
     if planted:
-        columns += ["n_recovered", "n_planted"]
+        columns += ["n_recovered", "n_covered", "n_planted"]
     summary = pd.DataFrame(rows, columns=columns)
-    for name in ("n_pairs", "n_preferred", "n_recovered", "n_planted"):
+    for name in ("n_pairs", "n_preferred", "n_recovered", "n_covered", "n_planted"):
         if name in summary:
             summary[name] = summary[name].astype("Int64")  # integers that may be missing
     return summary
+
+
+def region_table(scores: xr.Dataset) -> pd.DataFrame:
+    """Region-level RSA as a long table: one row per region, layer, band and window.
+
+    Parameters
+    ----------
+    scores : xarray.Dataset
+        Region-level RSA scores (:func:`brainnet.rsa.rsa_scores` or
+        :func:`brainnet.rsa.rsa_precomputed` with ``level="region"``).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``region``, ``region_rank``, ``layer``, ``layer_index``, ``band``,
+        ``window``, then :data:`REGION_COLUMNS`: brainnet's score ``rho`` with
+        its permutation ``p`` and decision, rsatoolbox's noise ceiling, and
+        Net2Brain's columns (``r2``: the mean over subjects of the squared
+        Spearman rho; ``r2_sem`` and ``r2_p``, the SEM and one-sample t-test
+        over the squared values; ``r2_percent`` = R² / LNC x 100 with
+        Net2Brain's own lower noise ceiling, also given). Rows are in region,
+        layer, band and window order.
+
+    Raises
+    ------
+    KeyError
+        When ``scores`` lacks one of the columns (not region-level scores).
+    """
+    missing = [name for name in REGION_COLUMNS if name not in scores.data_vars]
+    if missing:
+        raise KeyError(
+            f"region table: the scores lack {missing}; region-level RSA scores "
+            "(rsa level 'region') hold them"
+        )
+    table = (
+        scores[list(REGION_COLUMNS)]
+        .transpose("region", "layer", "band", "window")
+        .to_dataframe()
+        .reset_index()
+    )
+    keep = ["region", "region_rank", "layer", "layer_index", "band", "window", *REGION_COLUMNS]
+    return table[keep]
 
 
 def write_summary(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -260,27 +341,50 @@ def _rows(gradient, names, regions, truth, *, with_truth):
                 row[coord] = float(cell[coord]) if coord in cell.coords else np.nan
             for name in _STATISTICS:
                 row[name] = cell[name].item()
-            best = dict(
-                zip(
-                    cell["region"].values.astype(str),
-                    cell["preferred_layer"].values,
-                    strict=True,
-                )
-            )
+            found = _region_cells(cell, layers, position)
             for region in regions:
-                index = best.get(region, np.nan)
-                row[f"best_layer_{region}"] = (
-                    layers[position[int(index)]] if np.isfinite(index) else None
-                )
+                best, tied, ceiling = found.get(region, (None, None, (np.nan, np.nan)))
+                row[f"best_layer_{region}"] = best
+                row[f"tied_layers_{region}"] = tied
+                for bound, value in zip(("lower", "upper"), ceiling, strict=True):
+                    row[f"noise_ceiling_{bound}_{region}"] = value
             if with_truth:
-                row["n_recovered"] = (
-                    sum(best[region] == index for region, index in truth.items())
-                    if truth is not None
-                    else None
-                )
-                row["n_planted"] = len(truth) if truth is not None else None
+                row.update(_recovery(found, truth, layers, position))
             rows.append(row)
     return rows
+
+
+def _region_cells(cell, layers, position):
+    """Per region of one band and window: preferred layer, tied layers and noise ceiling."""
+    out = {}
+    tied = cell["tied"].transpose("region", "layer").values if "tied" in cell else None
+    for i, region in enumerate(cell["region"].values.astype(str)):
+        index = float(cell["preferred_layer"].values[i])
+        best = layers[position[int(index)]] if np.isfinite(index) else None
+        names = " ".join(layers[tied[i]]) if tied is not None and best is not None else None
+        ceiling = tuple(
+            float(cell[f"noise_ceiling_{bound}"].values[i])
+            if f"noise_ceiling_{bound}" in cell
+            else np.nan
+            for bound in ("lower", "upper")
+        )
+        out[region] = (best, names, ceiling)
+    return out
+
+
+def _recovery(found, truth, layers, position):
+    """``n_recovered`` (preferred = planted), ``n_covered`` (planted among the tied) and
+    ``n_planted``; empty without ground truth."""
+    if truth is None:
+        return {"n_recovered": None, "n_covered": None, "n_planted": None}
+    planted = {region: layers[position[index]] for region, index in truth.items()}
+    return {
+        "n_recovered": sum(found[region][0] == layer for region, layer in planted.items()),
+        "n_covered": sum(
+            layer in (found[region][1] or "").split() for region, layer in planted.items()
+        ),
+        "n_planted": len(truth),
+    }
 
 
 def _region_columns(gradients):

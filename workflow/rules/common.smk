@@ -29,7 +29,7 @@ def gradients_of(dataset):
     return [
         f"{RESULTS}/{dataset}/{model}/gradient_{method}.nc"
         for model in dataset_models(config, dataset)
-        for method in analyses(config["datasets"][dataset])
+        for method in analyses(config["datasets"][dataset], config["rsa"]["level"])
     ]
 
 

@@ -9,8 +9,8 @@ log_to_file(snakemake.log[0])
 
 settings = {"seed": snakemake.params.seed, **snakemake.params.settings}
 if snakemake.params.precomputed:
-    # precomputed RDMs carry no responsiveness flags and no channel patterns
-    for key in ("responsive_only", "region_metric"):
+    # precomputed RDMs carry no responsiveness flags and no channel patterns to resample
+    for key in ("responsive_only", "region_metric", "n_bootstrap"):
         settings.pop(key)
 score = rsa_precomputed if snakemake.params.precomputed else rsa_scores
 brain = read_dataset(snakemake.input.brain)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from brainnet.gradient.preferred import _argmax_layer
 from brainnet.gradient.resampling import _permutation_p, _quantiles
 from brainnet.gradient.tables import _kendall_tau_b, _spearman
 from brainnet.log import logger
@@ -133,9 +132,8 @@ def _resample(kind, n_resamples, labels, membership, indicators, shape, rng):
 
 
 def _region_alignment(
-    values,
-    region,
-    regions,
+    units,
+    unit_region,
     region_ranks,
     layer_index,
     preferred,
@@ -145,44 +143,71 @@ def _region_alignment(
     ci,
     rng,
 ):
-    """Spearman's rho between region rank and each region's preferred layer.
+    """Spearman's rho between region rank and each visual region's preferred layer.
 
     The region-level view of Guclu and van Gerven (2015): one preferred layer
-    per visual region (the argmax of its mean score), correlated with the
-    region's rank. The interval comes from the hierarchical bootstrap draws of
-    the preferred layers; the permutation null shuffles region labels across
-    the visual channels and recomputes region means and preferences.
-    """
-    shape = values.shape[2:]
-    out = {name: np.full(shape, np.nan) for name in _REGION_ALIGNMENT}
-    visual = np.asarray(region_ranks) > 0
-    if len(np.unique(np.asarray(region_ranks)[visual])) < 3:
-        return out  # a rank correlation over fewer than three ranks says nothing
-    ranks = stats.rankdata(np.asarray(region_ranks)[visual])
-    observed = _rank_correlation(ranks, preferred[visual])
-    boot = _rank_correlation(ranks, boot_preferred[:, visual])
-    low, high = _quantiles(boot, ci)
+    per visual region with a significant match, correlated with the region's
+    rank; undefined with fewer than three distinct ranks among those regions.
+    The interval is the percentile interval of the rho of the bootstrap draws
+    of the preferred layers: it describes how much the estimate varies with
+    the sample, not whether there is a gradient (a rank correlation of
+    argmaxes can vary little without a gradient). The permutation p answers
+    that: region labels are shuffled across the units (channels, or subjects'
+    region RDMs) of those regions and the preferred layers recomputed from the
+    region means.
 
-    position = {name: i for i, name in enumerate(np.asarray(regions)[visual])}
-    channels = np.flatnonzero([name in position for name in region])
-    labels = np.array([position[name] for name in region[channels]])
-    flat = np.moveaxis(values[:, channels], 1, 0).reshape(len(channels), -1)
-    finite = np.isfinite(flat)
-    flat = np.where(finite, flat, 0.0)
-    null = np.empty((n_permutations, *shape))
-    for k in range(n_permutations):
-        onehot = (rng.permutation(labels)[:, None] == np.arange(visual.sum())).astype(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = (onehot.T @ flat) / (onehot.T @ finite)
-        means = means.reshape(visual.sum(), values.shape[0], *shape)  # (region, layer, ...)
-        null[k] = _rank_correlation(ranks, _argmax_layer(means, layer_index))
-    out.update(
-        region_alignment_rho=observed,
-        region_alignment_rho_low=low,
-        region_alignment_rho_high=high,
-        region_alignment_rho_p=_permutation_p(observed, null),
-    )
+    Parameters
+    ----------
+    units : array, shape (unit, layer, band, window)
+        Scores of the units that make up the regions (NaN where missing).
+    unit_region : array of int, shape (unit,)
+        Position of each unit's region in ``region_ranks``.
+    region_ranks : array of int, shape (region,)
+    preferred : array, shape (region, band, window)
+        ``layer_index`` of each region's preferred layer, NaN where unmatched.
+    boot_preferred : array, shape (n_bootstrap, region, band, window)
+    """
+    shape = preferred.shape[1:]
+    out = {name: np.full(shape, np.nan) for name in _REGION_ALIGNMENT}
+    for b, w in np.ndindex(*shape):
+        regions = np.flatnonzero(np.isfinite(preferred[:, b, w]) & (region_ranks > 0))
+        if len(np.unique(region_ranks[regions])) < 3:
+            continue  # a rank correlation over fewer than three ranks says nothing
+        ranks = region_ranks[regions]
+        observed = _spearman_rows(ranks, preferred[regions, b, w][None])[0]
+        boot = _spearman_rows(ranks, boot_preferred[:, regions, b, w])
+        low, high = _quantiles(boot, ci)
+        members = np.flatnonzero(np.isin(unit_region, regions))
+        labels = np.searchsorted(regions, unit_region[members])
+        null = _permuted_alignment(
+            units[members, :, b, w], labels, ranks, layer_index, n_permutations, rng
+        )
+        for name, value in zip(
+            _REGION_ALIGNMENT, (observed, low, high, _permutation_p(observed, null)), strict=True
+        ):
+            out[name][b, w] = value
     return out
+
+
+def _permuted_alignment(scores, labels, ranks, layer_index, n_permutations, rng):
+    """Rho of region rank and the argmax of region means with unit labels shuffled."""
+    finite = np.isfinite(scores)
+    values = np.where(finite, scores, 0.0)
+    shuffled = rng.permuted(np.broadcast_to(labels, (n_permutations, len(labels))), axis=1)
+    onehot = (shuffled[:, :, None] == np.arange(len(ranks))).astype(float)  # (perm, unit, region)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.einsum("kur,ul->krl", onehot, values) / np.einsum("kur,ul->krl", onehot, finite)
+    best = np.where(np.isfinite(means), means, -np.inf).argmax(axis=-1)
+    best = np.where(np.isfinite(means).any(axis=-1), layer_index[best], np.nan)
+    return _spearman_rows(ranks, best)
+
+
+def _spearman_rows(x, rows):
+    """Spearman's rho of ``x`` with every row of ``rows``; NaN for rows that are constant
+    or hold NaN."""
+    return _rank_correlation(stats.rankdata(x), np.asarray(rows, float)[..., None, None])[
+        ..., 0, 0
+    ]
 
 
 def _rank_correlation(ranks, preferred):

@@ -186,9 +186,11 @@ def alignment_undefined(cell: xr.Dataset) -> str | None:
         reason = "all regions share one rank"
     elif len(levels) < 3:
         reason = f"only {len(levels)} region ranks (3 needed)"
-    elif len(missing):
-        reason = f"no score in {', '.join(map(str, missing))}"
-    elif len(np.unique(preferred)) == 1:
+    elif len(np.unique(ranks[visual][np.isfinite(preferred)])) < 3:
+        reason = (
+            f"fewer than 3 ranks with a significant match (none in {', '.join(map(str, missing))})"
+        )
+    elif len(np.unique(preferred[np.isfinite(preferred)])) == 1:
         reason = "every region prefers the same layer"
     else:
         reason = "not computed for this band and window"

@@ -14,6 +14,8 @@ import xarray as xr
 from brainnet.log import logger
 
 DIMS = ("layer", "channel", "band", "window")
+#: Kinds of scores: channel-level encoding and RSA, and region-level RSA.
+METHODS = ("encoding", "rsa", "rsa_region")
 
 
 class _Labels(NamedTuple):
@@ -27,26 +29,22 @@ class _Labels(NamedTuple):
     region_ranks: np.ndarray
 
 
-def _check_settings(method, n_bootstrap, n_permutations, alpha, ci):
-    if method not in ("encoding", "rsa"):
-        raise ValueError(f"gradient: method must be 'encoding' or 'rsa', got {method!r}")
+def _check_settings(method, n_bootstrap, n_permutations, alpha, ci, ceiled=False):
+    if method not in METHODS:
+        raise ValueError(f"gradient: method must be one of {list(METHODS)}, got {method!r}")
     for name, value in (("n_bootstrap", n_bootstrap), ("n_permutations", n_permutations)):
         if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
             raise ValueError(f"gradient: {name} must be a positive integer, got {value!r}")
     for name, value in (("alpha", alpha), ("ci", ci)):
         if not 0 < value < 1:
             raise ValueError(f"gradient: {name} must lie strictly between 0 and 1, got {value!r}")
+    if ceiled and method != "encoding":
+        raise ValueError("gradient: ceiled=True applies to encoding scores only")
 
 
 def _scores_and_significance(scores, method, alpha, ceiled):
     """Adapter: the score and significance arrays of encoding or RSA results."""
-    if not isinstance(scores, xr.Dataset):
-        raise TypeError(f"gradient: scores must be an xarray.Dataset, got {type(scores).__name__}")
-    source = f"{method} scores" + "".join(
-        f" {key}={scores.attrs[key]!r}" for key in ("dataset", "model") if key in scores.attrs
-    )
-    if ceiled and method != "encoding":
-        raise ValueError("gradient: ceiled=True applies to encoding scores only")
+    source = _source(scores, method)
     score_name = {"encoding": "r_ceiled" if ceiled else "r", "rsa": "rho"}[method]
     if "significant" in scores.data_vars:
         _require_vars(scores, (score_name,), source)
@@ -60,8 +58,7 @@ def _scores_and_significance(scores, method, alpha, ceiled):
     for name, arr in ((score_name, score), ("significance", significant)):
         if set(arr.dims) != set(DIMS):
             hint = (
-                " (region-level scores: gradient statistics need channel-level ones, "
-                "e.g. rsa level='channel')"
+                " (region-level RSA scores: use method='rsa_region')"
                 if "region" in arr.dims
                 else ""
             )
@@ -87,6 +84,15 @@ def _scores_and_significance(scores, method, alpha, ceiled):
                 f"it has coordinates {sorted(score.coords)}"
             )
     return score, significant, score_name
+
+
+def _source(scores, method):
+    """How messages name the scores; refuses anything but a Dataset."""
+    if not isinstance(scores, xr.Dataset):
+        raise TypeError(f"gradient: scores must be an xarray.Dataset, got {type(scores).__name__}")
+    return f"{method} scores" + "".join(
+        f" {key}={scores.attrs[key]!r}" for key in ("dataset", "model") if key in scores.attrs
+    )
 
 
 def _require_vars(scores, names, source):

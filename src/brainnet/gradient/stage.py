@@ -17,9 +17,16 @@ from brainnet.gradient.describe import describe_gradient, describe_result
 from brainnet.gradient.inputs import (
     _channel_labels,
     _check_settings,
+    _region_order,
     _scores_and_significance,
+    _source,
 )
 from brainnet.gradient.preferred import _channel_preferred
+from brainnet.gradient.region_level import (
+    _check_region_scores,
+    _region_coords,
+    _region_level_statistics,
+)
 from brainnet.gradient.regions import _region_statistics
 from brainnet.log import logger, set_log_level
 
@@ -62,8 +69,11 @@ def gradient_statistics(
         (``region_rank`` 0 marks channels outside the visual hierarchy: they
         get region means but are left out of the alignment statistics).
         Variables over other dims (e.g. region-level RSA) are ignored.
-    method : ``"encoding"`` | ``"rsa"``
-        Which kind of scores ``scores`` holds.
+    method : ``"encoding"`` | ``"rsa"`` | ``"rsa_region"``
+        Which kind of scores ``scores`` holds: channel-level encoding or RSA
+        scores, or region-level RSA scores (``rho``, ``significant`` and
+        ``subject_rho`` over regions, :func:`brainnet.rsa.rsa_scores` with
+        ``level="region"``; see :mod:`brainnet.gradient.region_level`).
     n_bootstrap : int
         Bootstrap resamples for every confidence interval.
     n_permutations : int
@@ -98,16 +108,19 @@ def gradient_statistics(
           (subjects resampled, then channels within each drawn subject);
         * ``fraction_significant``: fraction of the region's channels for
           which the layer is significant;
-        * ``n_preferring``: number of the region's channels whose preferred
-          layer is this layer.
+        * ``n_preferring``: number of the region's channels (region level:
+          subjects) whose preferred layer is this layer;
+        * ``tied``: the layers that cannot be told apart from the region's
+          preferred layer (see :mod:`brainnet.gradient.preferred`).
 
         Over ``(region, band, window)``:
 
         * ``preferred_layer``: ``layer_index`` of the layer with the highest
-          region mean (NaN when the region has no finite score);
-          ``preferred_layer_low``/``_high`` its bootstrap interval and
-          ``preferred_layer_agreement`` the fraction of bootstrap resamples
-          that pick the same layer.
+          region mean, where the region has a significant match (NaN
+          elsewhere); ``preferred_layer_low``/``_high`` the span of its tied
+          layers, and ``preferred_layer_agreement`` the fraction of bootstrap
+          resamples whose best layer is the same;
+        * region level only: the noise ceilings of the scores, passed on.
 
         Over ``(band, window)``:
 
@@ -117,7 +130,15 @@ def gradient_statistics(
           pairs of visual channels; ``n_pairs`` counts those pairs;
         * ``alignment_rho`` with ``_low``, ``_high``, ``_p``: Spearman's rho
           between region rank and preferred layer over the visual channels
-          that have one (a significant layer); ``n_preferred`` counts them.
+          that have one (a significant layer); ``n_preferred`` counts them;
+        * ``region_alignment_rho`` with ``_low``, ``_high``, ``_p``:
+          Spearman's rho between region rank and the preferred layers of the
+          visual regions that have one.
+
+        The permutation p of an alignment answers "is there a gradient"; its
+        bootstrap interval describes how much the estimate would vary with
+        other subjects and channels, and may exclude 0 without a gradient.
+        At region level the channel statistics are NaN.
 
         Region coordinates: ``region_rank``, ``n_channels``, ``n_subjects``.
         Attributes: ``method``, ``model``, ``dataset``, ``score`` (variable
@@ -134,20 +155,62 @@ def gradient_statistics(
     ``window``.
     """
     set_log_level(verbose)
-    _check_settings(method, n_bootstrap, n_permutations, alpha, ci)
+    _check_settings(method, n_bootstrap, n_permutations, alpha, ci, ceiled)
+    settings = {"n_bootstrap": n_bootstrap, "n_permutations": n_permutations, "ci": ci}
+    if method == "rsa_region":
+        score, score_name, region_coords, region_stats, alignment = _region_path(
+            scores, seed=seed, **settings
+        )
+    else:
+        score, score_name, region_coords, region_stats, alignment = _channel_path(
+            scores, method, ceiled=ceiled, alpha=alpha, seed=seed, **settings
+        )
+    gradient = _gradient_dataset(score, region_coords, region_stats, alignment, score_name)
+    names = {"model": model, "dataset": dataset}
+    gradient.attrs = _attributes(
+        scores, method=method, score_name=score_name, alpha=alpha, seed=seed, **names, **settings
+    )
+    logger.info(
+        "%s: %s", describe_gradient(gradient), describe_result(gradient, planted_band=planted_band)
+    )
+    return gradient
+
+
+def _region_path(scores, *, n_bootstrap, n_permutations, ci, seed):
+    """Region-level RSA scores: their score, region coordinates and statistics."""
+    _check_region_scores(scores, _source(scores, "rsa_region"))
+    # the order of every gradient: visual regions by rank, then the controls
+    order, _ = _region_order(scores["region"].values.astype(str), scores["region_rank"].values)
+    scores = scores.sel(region=order)
+    score = scores["rho"]
+    logger.info(
+        "gradient statistics (rsa_region): %d layers, %d regions, %d bands x %d windows",
+        *(score.sizes[d] for d in ("layer", "region", "band", "window")),
+    )
+    region_rng, _, perm_rng = _streams(seed)
+    region_stats, alignment = _region_level_statistics(
+        scores,
+        n_bootstrap=n_bootstrap,
+        n_permutations=n_permutations,
+        ci=ci,
+        rng_streams=(region_rng, perm_rng),
+    )
+    return score, "rho", _region_coords(scores), region_stats, alignment
+
+
+def _channel_path(scores, method, *, ceiled, alpha, n_bootstrap, n_permutations, ci, seed):
+    """Channel-level scores: their score, region coordinates and statistics."""
     score, significant, score_name = _scores_and_significance(scores, method, alpha, ceiled)
     labels = _channel_labels(score)
     values = score.to_numpy().astype(float)  # (layer, channel, band, window)
     sig = significant.to_numpy().astype(bool) & np.isfinite(values)
-    n_layer, n_channel, n_band, n_window = values.shape
     logger.info(
         "gradient statistics (%s): %d layers, %d channels in %d regions, %d bands x %d windows",
         method,
-        n_layer,
-        n_channel,
+        values.shape[0],
+        values.shape[1],
         len(labels.regions),
-        n_band,
-        n_window,
+        *values.shape[2:],
     )
     region_stats, alignment = _statistics(
         values,
@@ -156,36 +219,19 @@ def gradient_statistics(
         n_bootstrap=n_bootstrap,
         n_permutations=n_permutations,
         ci=ci,
-        seed=seed,
-    )
-    gradient = _gradient_dataset(score, labels, region_stats, alignment, score_name)
-    gradient.attrs = _attributes(
-        scores,
-        method=method,
-        score_name=score_name,
-        model=model,
-        dataset=dataset,
-        n_bootstrap=n_bootstrap,
-        n_permutations=n_permutations,
         alpha=alpha,
-        ci=ci,
         seed=seed,
     )
-    logger.info(
-        "%s: %s", describe_gradient(gradient), describe_result(gradient, planted_band=planted_band)
-    )
-    return gradient
+    return score, score_name, _channel_region_coords(labels), region_stats, alignment
 
 
-def _statistics(values, sig, labels, *, n_bootstrap, n_permutations, ci, seed):
+def _statistics(values, sig, labels, *, n_bootstrap, n_permutations, ci, alpha, seed):
     """Region and alignment statistics, each drawing from its own stream of ``seed``.
 
     The region-level alignment continues the permutation stream of the
     channel-level alignment, so the order of the two calls is part of the result.
     """
-    region_rng, boot_rng, perm_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
-    )
+    region_rng, boot_rng, perm_rng = _streams(seed)
     preferred_channel = _channel_preferred(values, sig)  # (channel, band, window), -1 = none
     region_stats = _region_statistics(
         values,
@@ -197,6 +243,7 @@ def _statistics(values, sig, labels, *, n_bootstrap, n_permutations, ci, seed):
         labels.layer_index,
         n_bootstrap=n_bootstrap,
         ci=ci,
+        alpha=alpha,
         rng=region_rng,
     )
     alignment = _alignment_statistics(
@@ -212,9 +259,8 @@ def _statistics(values, sig, labels, *, n_bootstrap, n_permutations, ci, seed):
     )
     alignment.update(
         _region_alignment(
-            values,
-            labels.region,
-            labels.regions,
+            np.moveaxis(values, 1, 0),
+            _positions(labels.region, labels.regions),
             labels.region_ranks,
             labels.layer_index,
             region_stats["region"]["preferred_layer"],
@@ -227,18 +273,33 @@ def _statistics(values, sig, labels, *, n_bootstrap, n_permutations, ci, seed):
     return region_stats, alignment
 
 
-def _gradient_dataset(score, labels, region_stats, alignment, score_name):
-    """The statistics as one Dataset over layer, region, band and window, with descriptions."""
+def _positions(names, order):
+    """Position of each of ``names`` in ``order``."""
+    position = {name: i for i, name in enumerate(order)}
+    return np.array([position[name] for name in names], dtype=int)
+
+
+def _streams(seed):
+    """The region, bootstrap and permutation random streams of ``seed``."""
+    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+
+
+def _channel_region_coords(labels):
+    """``region_rank``, ``n_channels`` and ``n_subjects`` of each region of channel scores."""
     region, subject = labels.region, labels.subject
-    layer_coords = {
-        "layer": score["layer"].to_numpy(),
-        "layer_index": ("layer", labels.layer_index),
-    }
-    region_coords = {
+    return {
         "region": labels.regions,
         "region_rank": ("region", labels.region_ranks),
         "n_channels": ("region", [int(np.sum(region == r)) for r in labels.regions]),
         "n_subjects": ("region", [len(np.unique(subject[region == r])) for r in labels.regions]),
+    }
+
+
+def _gradient_dataset(score, region_coords, region_stats, alignment, score_name):
+    """The statistics as one Dataset over layer, region, band and window, with descriptions."""
+    layer_coords = {
+        "layer": score["layer"].to_numpy(),
+        "layer_index": ("layer", score["layer_index"].to_numpy()),
     }
     band_window_coords = {
         name: coord.variable
@@ -255,7 +316,8 @@ def _gradient_dataset(score, labels, region_stats, alignment, score_name):
         data_vars, coords={**layer_coords, **region_coords, **band_window_coords}
     )
     for name, description in _DESCRIPTIONS.items():
-        gradient[name].attrs["long_name"] = description
+        if name in gradient:
+            gradient[name].attrs["long_name"] = description
     gradient["score"].attrs["units"] = SCORE_LABELS[score_name]
     return gradient
 
@@ -281,9 +343,11 @@ _DESCRIPTIONS = {
     "score_high": "upper bound of the hierarchical bootstrap interval of score",
     "fraction_significant": "fraction of the region's channels significant at this layer",
     "n_preferring": "number of the region's channels whose preferred layer is this layer",
-    "preferred_layer": "layer_index of the layer with the highest region mean",
-    "preferred_layer_low": "lower bound of the bootstrap interval of preferred_layer",
-    "preferred_layer_high": "upper bound of the bootstrap interval of preferred_layer",
+    "tied": "layer not told apart from the preferred layer (bootstrap of the difference)",
+    "preferred_layer": "layer_index of the layer with the highest region mean, where the "
+    "region has a significant match",
+    "preferred_layer_low": "lowest layer_index of the layers tied to the preferred layer",
+    "preferred_layer_high": "highest layer_index of the layers tied to the preferred layer",
     "preferred_layer_agreement": "fraction of bootstrap resamples with the same preferred layer",
     "alignment_tau": (
         "pair-level tau: Kendall tau-b of region rank and layer index over significant pairs"
@@ -298,9 +362,12 @@ _DESCRIPTIONS = {
     "region_alignment_rho": (
         "region-level rho: Spearman rho of region rank and the region's preferred layer"
     ),
-    "region_alignment_rho_low": "lower bound of the bootstrap interval of region_alignment_rho",
-    "region_alignment_rho_high": "upper bound of the bootstrap interval of region_alignment_rho",
-    "region_alignment_rho_p": "two-sided permutation p of region_alignment_rho",
+    "region_alignment_rho_low": "lower bound of the bootstrap interval of region_alignment_rho "
+    "(its sampling variability; not a test)",
+    "region_alignment_rho_high": "upper bound of the bootstrap interval of region_alignment_rho "
+    "(its sampling variability; not a test)",
+    "region_alignment_rho_p": "two-sided permutation p of region_alignment_rho: the test of a "
+    "gradient",
     "n_pairs": "number of significant channel-layer pairs of visual channels",
     "n_preferred": "number of visual channels with a preferred layer",
 }

@@ -13,6 +13,9 @@ from :mod:`brainnet.plots.results`:
 * :mod:`~brainnet.plots.timecourse`: alignment over sliding windows;
 * :mod:`~brainnet.plots.recovery`: recovered against planted layers.
 
+:mod:`~brainnet.plots.layers` draws the layer-by-layer RDM similarity of a
+model (``layer_similarity.nc``): which of its layers RSA can tell apart.
+
 Their shared parts: :mod:`~brainnet.plots.figure` (style, size, rendering and
 saving), :mod:`~brainnet.plots.panels` (marks, axes, labels) and
 :mod:`~brainnet.plots.selection` (checks and band or window subsets).
@@ -22,6 +25,7 @@ imported on its own.
 """
 
 from brainnet.plots import results
+from brainnet.plots.layers import plot_layer_similarity
 from brainnet.plots.results import *  # noqa: F403 (the figures of gradient.nc)
 
-__all__ = results.__all__
+__all__ = [*results.__all__, "plot_layer_similarity"]

@@ -41,17 +41,19 @@ def plot_gradient(
 ) -> Figure:
     """Preferred layer against region rank, one panel per band and window.
 
-    Each visual region (``region_rank > 0``) shows the preferred layer of
-    its mean score with the bootstrap interval, grey discs whose area is the
-    share of the region's channels preferring each layer, and a Theil-Sen
-    line through the regions' preferred layers. Each panel states the
-    region-level ρ (Spearman's rho between region rank and each region's
-    preferred layer, the statistic the README recommends) and the pair-level
-    τ (Kendall's tau over significant channel-layer pairs) with their
-    permutation p, or why they are undefined. A panel whose significant
-    channel-layer pairs cannot order layers against ranks (none, or all in
-    one rank or one layer) says so and draws its preferred layers faint; no
-    trend is fitted there, nor where the region-level ρ is undefined.
+    Each visual region (``region_rank > 0``) with a significant match
+    shows its preferred layer with the span of the layers tied to it (the
+    layers the data cannot tell apart from it), grey discs whose area is the
+    share of the region's channels (region-level RSA: subjects) preferring
+    each layer, and a Theil-Sen line through the regions' preferred layers.
+    Each panel states the region-level ρ (Spearman's rho between region rank
+    and each region's preferred layer, the statistic the README recommends)
+    and, for channel scores, the pair-level τ (Kendall's tau over significant
+    channel-layer pairs) with their permutation p, the test of a gradient,
+    or why they are undefined. A panel whose significant channel-layer pairs
+    cannot order layers against ranks (none, or all in one rank or one layer)
+    says so and draws its preferred layers faint; no trend is fitted there,
+    nor where the region-level ρ is undefined.
 
     Parameters
     ----------
@@ -97,11 +99,15 @@ def _draw_gradient(gradient):
     ci = gradient.attrs.get("ci", 0.95)
     handles = [
         _marker(
-            "share of the region's channels preferring the layer", ms=6, color="0.55", alpha=0.45
+            "share of the region's channels (or subjects) preferring the layer",
+            ms=6,
+            color="0.55",
+            alpha=0.45,
         ),
-        _interval_entry(f"preferred layer of the region mean ({ci:.0%} CI)", "C0"),
+        _interval_entry(f"preferred layer; bar: layers tied to it ({ci:.0%})", "C0"),
         _interval_entry("the same, where pair-level τ is undefined (too few pairs)", _FAINT),
         Line2D([], [], color="C3", ls="--", label="Theil-Sen trend over regions"),
+        _marker("p: permutation test of a gradient", marker="", color="none"),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
     fig.suptitle(_title(gradient, "Preferred layer along the visual hierarchy"))
@@ -121,6 +127,8 @@ def _draw_panel(ax, cell, levels, layers):
     (a defined pair-level tau) the region preferences are those of noise: they
     are drawn faint and no trend is fitted; nor is one where the region-level
     rho is undefined (see :func:`brainnet.gradient.alignment_undefined`).
+    Region-level RSA has no pairs; its regions prefer a layer only where they
+    have a significant match.
     """
     ranks = cell["region_rank"].to_numpy()
     counts = cell["n_preferring"].transpose("region", "layer").to_numpy()
@@ -135,8 +143,13 @@ def _draw_panel(ax, cell, levels, layers):
     )
     best, low, high = _preferred(cell)
     ok = np.isfinite(best)
-    # significant pairs that order layers against ranks (a defined pair-level tau)
-    evidence = bool(np.isfinite(float(cell["alignment_tau"])))
+    # significant pairs that order layers against ranks (a defined pair-level tau); at
+    # region level, regions with a significant match (the only ones with a preference)
+    evidence = (
+        bool(ok.any())
+        if cell.attrs.get("method") == "rsa_region"
+        else bool(np.isfinite(float(cell["alignment_tau"])))
+    )
     _interval(ax, ranks[ok], best[ok], low[ok], high[ok], "C0" if evidence else _FAINT)
     if evidence and alignment_undefined(cell) is None:
         _trend(ax, ranks[ok], best[ok], levels, (layers.min() - 0.5, layers.max() + 0.5))
@@ -155,13 +168,18 @@ def _trend(ax, ranks, best, levels, span):
 
 
 def _alignment_text(cell):
-    """The region-level rho (recommended) and the pair-level tau, or why they are missing."""
+    """The region-level rho (recommended) and the pair-level tau, or why they are missing.
+
+    Region-level RSA has no channel pairs: only its rho is stated.
+    """
     rho, rho_p = float(cell[RECOMMENDED]), float(cell[f"{RECOMMENDED}_p"])
     lines = [
         alignment_undefined(cell) or f"{STATISTIC_NAMES[RECOMMENDED]} = {rho:.2f}, p = {rho_p:.3g}"
     ]
     tau, tau_p = float(cell["alignment_tau"]), float(cell["alignment_tau_p"])
-    if int(cell["n_pairs"]) == 0:
+    if cell.attrs.get("method") == "rsa_region":
+        pass
+    elif int(cell["n_pairs"]) == 0:
         lines.append("no significant pairs")
     elif np.isfinite(tau):
         lines.append(f"{STATISTIC_NAMES['alignment_tau']} = {tau:.2f}, p = {tau_p:.3g}")

@@ -9,6 +9,7 @@ import matplotlib as mpl
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from brainnet.plots.figure import _FORMATS, WIDTH, _fill_doc, _grid, _render
@@ -35,8 +36,11 @@ def plot_layer_region_map(
     outside the visual hierarchy above a dashed line). All panels share one
     symmetric colour scale. A dot marks a cell whose bootstrap interval of
     the region mean lies above 0; a frame marks each region's preferred
-    layer (the maximum of its mean), dashed where that cell's interval
-    includes 0.
+    layer (the maximum of its mean, drawn only where the region has a
+    significant match), dashed where that cell's interval includes 0; a bar
+    under a cell marks a layer tied to the preferred one (not told apart
+    from it). Region-level RSA adds each region's noise ceiling (lower to
+    upper bound) right of its row.
 
     Parameters
     ----------
@@ -53,7 +57,9 @@ def _draw_map(gradient):
     bands, windows = gradient["band"].values, gradient["window"].values
     layers, regions = list(gradient["layer"].values), list(gradient["region"].values)
     n_visual = int((gradient["region_rank"] > 0).sum())
-    width = float(np.clip(1.6 + len(windows) * (0.26 * len(layers) + 0.45), 5.0, WIDTH))
+    ceiling = _ceilings(gradient)
+    columns = len(layers) + (1.8 if ceiling is not None else 0.0)
+    width = float(np.clip(1.6 + len(windows) * (0.26 * columns + 0.45), 5.0, WIDTH))
     fig, axes = _grid(len(bands), len(windows), 0.2 * len(regions) + 0.45, width, extra=1.3)
     score = gradient["score"].transpose("band", "window", "region", "layer").to_numpy()
     limit = float(np.nanmax(np.abs(score))) if np.isfinite(score).any() else 1.0
@@ -62,6 +68,11 @@ def _draw_map(gradient):
     column = {int(i): pos for pos, i in enumerate(gradient["layer_index"].values)}
     above = gradient["score_low"].transpose("band", "window", "region", "layer").to_numpy() > 0
     preferred = gradient["preferred_layer"].transpose("band", "window", "region").to_numpy()
+    tied = (
+        gradient["tied"].transpose("band", "window", "region", "layer").to_numpy()
+        if "tied" in gradient
+        else np.zeros(score.shape, dtype=bool)
+    )
     for i, j in np.ndindex(len(bands), len(windows)):
         ax = axes[i, j]
         image = ax.imshow(
@@ -80,6 +91,10 @@ def _draw_map(gradient):
                 col = column[int(best)]
                 frame = _SURE_FRAME if above[i, j, row, col] else _UNSURE_FRAME
                 ax.add_patch(Rectangle((col - 0.5, row - 0.45), 1, 0.9, fill=False, **frame))
+        for row, col in zip(*np.nonzero(tied[i, j]), strict=True):
+            ax.hlines(row - 0.36, col - 0.42, col + 0.42, color="black", lw=1.8)
+        if ceiling is not None:
+            _ceiling_text(ax, ceiling[:, i, j], len(layers))
         if 0 < n_visual < len(regions):
             ax.axhline(n_visual - 0.5, color="0.2", lw=0.8, ls="--")
         ax.tick_params(length=0)
@@ -102,10 +117,31 @@ def _draw_map(gradient):
         _marker(f"{ci:.0%} CI of the region mean above 0", ms=4, mfc="black", mec="white"),
         Rectangle((0, 0), 1, 1, fill=False, label="preferred layer of the region", **_SURE_FRAME),
         Rectangle((0, 0), 1, 1, fill=False, label="... whose CI includes 0", **_UNSURE_FRAME),
+        Line2D([], [], color="black", lw=1.8, label="layer tied to the preferred one"),
     ]
+    if ceiling is not None:
+        handles.append(_marker("right: noise ceiling, lower-upper", marker="", color="none"))
     # One legend row needs about 7.5 inches; narrower maps stack the entries.
     fig.legend(
-        handles=handles, loc="outside lower center", ncols=3 if width >= 7.5 else 1, frameon=False
+        handles=handles, loc="outside lower center", ncols=2 if width >= 7.5 else 1, frameon=False
     )
     fig.suptitle(_title(gradient, "Mean score per layer and region"))
     return fig
+
+
+def _ceilings(gradient):
+    """Lower and upper noise ceiling ``(2, band, window, region)``, or None without them."""
+    names = ("noise_ceiling_lower", "noise_ceiling_upper")
+    if not all(name in gradient for name in names):
+        return None
+    return np.stack(
+        [gradient[name].transpose("band", "window", "region").to_numpy() for name in names]
+    )
+
+
+def _ceiling_text(ax, ceiling, n_layers):
+    """Each region's noise ceiling right of its row (``ceiling`` is ``(2, region)``)."""
+    for row, (lower, upper) in enumerate(ceiling.T):
+        if np.isfinite([lower, upper]).all():
+            ax.text(n_layers - 0.4, row, f"{lower:.2f}-{upper:.2f}", fontsize=5, va="center")
+    ax.set_xlim(-0.5, n_layers + 1.3)

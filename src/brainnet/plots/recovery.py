@@ -64,7 +64,10 @@ def _draw_recovery(gradient, planted_index):
         for hit, colour in ((True, "C2"), (False, "C3")):
             keep = (match == hit) & np.isfinite(best)
             _interval(ax, x[keep], best[keep], low[keep], high[keep], colour, zorder=3)
-        recovered = f"{int(match.sum())}/{len(regions)} recovered"
+        covered = int(((low <= truth) & (truth <= high)).sum())
+        recovered = (
+            f"{int(match.sum())}/{len(regions)} recovered, {covered} within the tied layers"
+        )
         _note(ax, 0.97, 0.04, recovered, ha="right", va="bottom", zorder=4)
     _layer_axes(axes, gradient, x, regions)
     ci = gradient.attrs.get("ci", 0.95)
@@ -78,7 +81,7 @@ def _draw_recovery(gradient, planted_index):
         loc="outside lower center",
         ncols=3,
         frameon=False,
-        title=f"recovered: preferred layer of the region mean ({ci:.0%} CI)",
+        title=f"recovered: preferred layer of the region mean; bar: layers tied to it ({ci:.0%})",
     )
     fig.suptitle(_title(gradient, "Recovered versus planted layer"))
     return fig

@@ -13,18 +13,21 @@ from brainnet.rsa.rdm import _pdist
 _RDM_DIMS = ("channel", "stimulus", "stimulus_other")
 
 
-def _layer_rdm(activations: xr.Dataset, name: str, metric: str) -> np.ndarray:
+def _layer_rdm(activations: xr.Dataset, name: str, metric: str, scaling: str) -> np.ndarray:
     var = activations[name]
     if var.ndim != 2 or var.dims[0] != "stimulus":
         raise ValueError(
             f"activations: layer {name!r} must have dims "
             f"(stimulus, feature_{name}), got {var.dims}"
         )
-    return _pdist(var.values, metric, f"activations layer {name!r}")
+    return _pdist(var.values, metric, f"activations layer {name!r}", scaling)
 
 
-def _model_rdms(activations: xr.Dataset, layers: list[str], metric: str) -> np.ndarray:
-    models = np.stack([_layer_rdm(activations, name, metric) for name in layers])
+def _model_rdms(
+    activations: xr.Dataset, layers: list[str], metric: str, scaling: str
+) -> np.ndarray:
+    """Condensed RDMs of every layer, ``(layer, n_pairs)``."""
+    models = np.stack([_layer_rdm(activations, name, metric, scaling) for name in layers])
     constant = [name for name, m in zip(layers, models, strict=True) if np.ptp(m) == 0]
     if constant:
         logger.warning(
@@ -140,3 +143,12 @@ def _broadband(rdm: xr.DataArray) -> xr.DataArray:
     )
     shape = (rdm.sizes["stimulus"], rdm.sizes["channel"], 1, 1)
     return xr.DataArray(np.zeros(shape), dims=RESPONSE_DIMS, coords=coords)
+
+
+def _provenance(activations: xr.Dataset) -> dict:
+    """The attributes that name the model behind the activations."""
+    return {
+        key: activations.attrs[key]
+        for key in ("model", "arch", "weights", "reduction")
+        if key in activations.attrs
+    }

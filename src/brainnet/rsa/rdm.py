@@ -20,13 +20,17 @@ from brainnet.rsa._checks import _check_choice, _check_n, _n_from_pairs, _unrave
 
 #: Distance metrics of :func:`compute_rdm` (names of :func:`scipy.spatial.distance.pdist`).
 METRICS = ("euclidean", "correlation", "cosine")
+#: Feature scalings of :func:`compute_rdm`: z-scored over stimuli, or as they are.
+FEATURE_SCALINGS = ("standard", "none")
 # Symmetry and zero-diagonal tolerance, relative to the largest dissimilarity
 # (files written in float32 or by other toolboxes differ by a few ulp).
 _RTOL = 1e-6
 _IDS_SHOWN = 5
 
 
-def compute_rdm(patterns: np.ndarray, metric: str = "euclidean") -> np.ndarray:
+def compute_rdm(
+    patterns: np.ndarray, metric: str = "euclidean", feature_scaling: str = "none"
+) -> np.ndarray:
     """Compute the RDM of response or activation patterns.
 
     Parameters
@@ -36,13 +40,19 @@ def compute_rdm(patterns: np.ndarray, metric: str = "euclidean") -> np.ndarray:
     metric : ``"euclidean"`` | ``"correlation"`` | ``"cosine"``
         Distance between patterns, as :func:`scipy.spatial.distance.pdist`
         defines it (correlation distance is ``1 - Pearson r``).
+    feature_scaling : ``"none"`` | ``"standard"``
+        ``"standard"`` z-scores every feature over the stimuli first (as
+        :class:`sklearn.preprocessing.StandardScaler`; a constant feature
+        becomes 0), so that every feature weighs the same in the distance, as
+        in an encoding model fitted to standardised features (see
+        :func:`brainnet.rsa.rsa_scores`).
 
     Returns
     -------
     rdm : array, shape (n_stimuli, n_stimuli)
         Symmetric, zero diagonal.
     """
-    return to_matrices(_pdist(patterns, metric, "patterns"))
+    return to_matrices(_pdist(patterns, metric, "patterns", feature_scaling))
 
 
 def scalar_rdm(responses: np.ndarray) -> np.ndarray:
@@ -169,8 +179,9 @@ def _as_vectors(rdms, name: str) -> np.ndarray:
     return a
 
 
-def _pdist(patterns, metric: str, name: str) -> np.ndarray:
+def _pdist(patterns, metric: str, name: str, feature_scaling: str = "none") -> np.ndarray:
     _check_choice(metric, METRICS, "metric")
+    _check_choice(feature_scaling, FEATURE_SCALINGS, "feature_scaling")
     x = np.asarray(patterns, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"{name}: patterns must be (n_stimuli, n_features), got {x.shape}")
@@ -178,6 +189,8 @@ def _pdist(patterns, metric: str, name: str) -> np.ndarray:
     if not np.isfinite(x).all():
         rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
         raise ValueError(f"{name}: NaN or infinite values for stimuli {rows[:_IDS_SHOWN]}")
+    if feature_scaling == "standard":
+        x = _standardised(x)
     d = pdist(x, metric)
     if not np.isfinite(d).all():
         rows = np.flatnonzero(
@@ -188,3 +201,9 @@ def _pdist(patterns, metric: str, name: str) -> np.ndarray:
             f"of stimuli {rows[:_IDS_SHOWN]}"
         )
     return d
+
+
+def _standardised(x: np.ndarray) -> np.ndarray:
+    """Every column z-scored (population SD, as StandardScaler); constant columns become 0."""
+    sd = x.std(axis=0)
+    return np.where(sd > 0, (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)

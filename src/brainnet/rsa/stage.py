@@ -23,18 +23,13 @@ from brainnet.rsa._inputs import (
     _channel_labels,
     _check_finite,
     _model_rdms,
-    _region_table,
+    _provenance,
     _tested_mask,
 )
-from brainnet.rsa._scoring import (
-    _channel_dataset,
-    _channel_scores,
-    _region_dataset,
-    _region_units,
-    _Units,
-)
+from brainnet.rsa._region import _precomputed_units, _region_dataset, _region_units
+from brainnet.rsa._scoring import _channel_dataset, _channel_scores
 from brainnet.rsa.permutation import PERMUTATION_METHODS, _check_test_settings, make_permutations
-from brainnet.rsa.rdm import METRICS, to_vectors
+from brainnet.rsa.rdm import FEATURE_SCALINGS, METRICS, to_vectors
 
 _LEVELS = ("channel", "region")
 
@@ -45,6 +40,7 @@ def rsa_scores(
     *,
     level: str = "channel",
     metric: str = "euclidean",
+    feature_scaling: str = "standard",
     method: str = "spearman",
     n_permutations: int = 10000,
     stopping: str | None = None,
@@ -53,6 +49,7 @@ def rsa_scores(
     alpha: float = 0.001,
     responsive_only: bool = True,
     region_metric: str = "euclidean",
+    n_bootstrap: int = 100,
     seed: int = 0,
     chunk: int = 2048,
     verbose: bool | str | int | None = None,
@@ -77,9 +74,24 @@ def rsa_scores(
         region (each channel z-scored over stimuli, distance
         ``region_metric``); the region score is the mean over subjects of the
         similarity with each subject's RDM, tested with the same permutations,
-        with noise ceilings across subjects (:func:`noise_ceiling`).
+        with noise ceilings across subjects (:func:`noise_ceiling`). Pooling
+        the channels of a region tells neighbouring layers apart far better
+        than single channels do: a channel's scalar RDM is one random
+        direction of a layer's geometry (``docs/rsa_bias.md``).
     metric : ``"euclidean"`` | ``"correlation"`` | ``"cosine"``
         Distance of the model RDMs (the reference study: ``"euclidean"``).
+    feature_scaling : ``"standard"`` | ``"none"``
+        ``"standard"`` (the default) z-scores every feature of a layer over the
+        stimuli before its RDM (see :func:`compute_rdm`); ``"none"`` uses the
+        activations as they are, as the reference study does. A network's unit
+        scales are arbitrary (rescaling a unit and the weights it feeds leaves
+        the network's function unchanged), and an encoding model fitted to
+        standardised features with a ridge penalty predicts response
+        differences whose expected square is the squared Euclidean distance of
+        the standardised features (Diedrichsen and Kriegeskorte 2017). Raw
+        distances are dominated by a layer's few largest units: in untrained
+        AlexNet the raw conv4 RDM matches conv5's standardised geometry better
+        than conv5's own raw RDM does (``docs/rsa_bias.md``).
     method : ``"spearman"`` | ``"pearson"`` | ``"spearman_full"``
         RDM comparison (see :func:`compare_rdms`).
     n_permutations : int
@@ -96,8 +108,15 @@ def rsa_scores(
     region_metric : ``"euclidean"`` | ``"correlation"`` | ``"cosine"``
         Distance of the region RDMs (``level="region"``); correlation and
         cosine need at least 2 channels of a subject in the region.
+    n_bootstrap : int
+        ``level="region"``: contact resamples of each subject's region RDM
+        where the region has a significant match (``subject_rho_bootstrap``);
+        with the subjects resampled downstream this is the hierarchical
+        bootstrap of the region score (:func:`brainnet.gradient.gradient_statistics`
+        with ``method="rsa_region"``). 0 skips it; ignored at channel level.
     seed : int
-        Seed of the permutations; the same permutations serve every test.
+        Seed of the permutations (the same permutations serve every test) and
+        of the contact resamples.
     chunk : int
         Brain RDMs scored together; memory is about ``chunk x n_pairs x 4``
         bytes (255 MB for 2048 RDMs of 250 stimuli).
@@ -113,16 +132,24 @@ def rsa_scores(
         ``responsive (channel, band, window)``; the channel, band and window
         coordinates of ``responses`` and ``layer_index`` on ``layer``.
         ``level="region"``: the same four variables over
-        ``(layer, region, band, window)``, and over ``(region, band, window)``
-        ``noise_ceiling_lower``, ``noise_ceiling_upper`` (NaN with fewer than
-        2 subjects), ``n_subjects`` and ``n_channels``; ``region_rank`` on
-        ``region``. Attributes hold the settings and the model provenance.
+        ``(layer, region, band, window)``; ``subject_rho (layer, region,
+        subject, band, window)``, each subject's similarity (NaN where the
+        subject has no RDM for the region); Net2Brain's ``r2``, ``r2_sem``,
+        ``r2_p`` and ``r2_percent`` (:func:`r2_statistics`); over ``(region,
+        band, window)`` the noise ceilings ``noise_ceiling_lower`` and
+        ``noise_ceiling_upper`` (rsatoolbox's) and
+        ``net2brain_noise_ceiling_lower`` and ``_upper`` (Net2Brain's, in R²),
+        all NaN with fewer than 2 subjects, ``n_subjects`` and
+        ``n_channels``; ``region_rank`` on ``region``;
+        ``subject_rho_bootstrap (bootstrap, layer, region, subject, band,
+        window)`` with ``n_bootstrap``. Attributes hold the settings and the
+        model provenance.
     """
     set_log_level(verbose)
-    settings = _check_stage_settings(
-        level, metric, method, n_permutations, chunk, stopping, h, criterion, alpha
-    )
+    settings = _check_stage_settings(locals())
     _check_choice(region_metric, METRICS, "region_metric")
+    if int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
     layers = layer_names(activations)
     responses = align_responses(activations, responses, ("subject", "region"))
     response = responses["response"].transpose(*RESPONSE_DIMS)
@@ -152,12 +179,15 @@ def rsa_scores(
             layers,
             criterion,
             alpha,
+            n_bootstrap=n_bootstrap,
+            seed=seed,
         )
     ds.attrs.update(
         _provenance(activations),
         **settings,
         responsive_only=responsive_only,
         region_metric=region_metric,
+        n_bootstrap=n_bootstrap,
         seed=seed,
     )
     return ds
@@ -169,6 +199,7 @@ def rsa_precomputed(
     *,
     level: str = "channel",
     metric: str = "euclidean",
+    feature_scaling: str = "standard",
     method: str = "spearman",
     n_permutations: int = 10000,
     stopping: str | None = None,
@@ -208,9 +239,7 @@ def rsa_precomputed(
         the single window ``"all"``.
     """
     set_log_level(verbose)
-    settings = _check_stage_settings(
-        level, metric, method, n_permutations, chunk, stopping, h, criterion, alpha
-    )
+    settings = _check_stage_settings(locals())
     layers = layer_names(activations)
     rdm = _align_brain_rdms(activations, brain_rdms)
     labels = [f"brain_rdms channel {c!s}" for c in _channel_labels(rdm)]
@@ -222,24 +251,14 @@ def rsa_precomputed(
         out = _channel_scores(test, vectors.T[:, :, None, None], tested, chunk, scalar=False)
         ds = _channel_dataset(out, template, layers, tested, criterion, alpha)
     else:
-        regions, ranks = _region_table(rdm)
-        units = _Units(
-            [vectors],
-            [rdm["region"].values.astype(str)],
-            [rdm["subject"].values.astype(str)],
-            [np.ones(len(vectors), int)],
-            regions,
-            ranks,
-        )
+        units = _precomputed_units(vectors, rdm)
         ds = _region_dataset(test, units, template, layers, criterion, alpha)
     ds.attrs.update(_provenance(activations), **settings, seed=seed)
     return ds
 
 
-def _check_stage_settings(
-    level, metric, method, n_permutations, chunk, stopping, h, criterion, alpha
-) -> dict:
-    """Validate the settings both stages share.
+def _check_stage_settings(arguments: dict) -> dict:
+    """Validate the settings both stages share, picked from a stage's arguments.
 
     Returns
     -------
@@ -248,8 +267,14 @@ def _check_stage_settings(
         with ``h`` resolved by :func:`_check_test_settings` (None without
         stopping).
     """
+    level, metric, feature_scaling, method, n_permutations, chunk = (
+        arguments[key]
+        for key in ("level", "metric", "feature_scaling", "method", "n_permutations", "chunk")
+    )
+    stopping, h, criterion, alpha = (arguments[k] for k in ("stopping", "h", "criterion", "alpha"))
     _check_choice(level, _LEVELS, "level")
     _check_choice(metric, METRICS, "metric")
+    _check_choice(feature_scaling, FEATURE_SCALINGS, "feature_scaling")
     _check_choice(method, PERMUTATION_METHODS, "method")
     if int(n_permutations) != n_permutations or n_permutations < 0:
         raise ValueError(f"n_permutations must be an integer >= 0, got {n_permutations!r}")
@@ -259,6 +284,7 @@ def _check_stage_settings(
     return {
         "level": level,
         "metric": metric,
+        "feature_scaling": feature_scaling,
         "method": method,
         "n_permutations": n_permutations,
         "stopping": stopping,
@@ -271,14 +297,6 @@ def _check_stage_settings(
 def _stage_test(activations, layers, n_stimuli: int, settings: dict, seed: int) -> _Test:
     """The permutation test of every layer's RDM; the permutations of ``seed`` serve
     every brain RDM."""
-    models = _model_rdms(activations, layers, settings["metric"])
+    models = _model_rdms(activations, layers, settings["metric"], settings["feature_scaling"])
     permutations = make_permutations(n_stimuli, settings["n_permutations"], seed)
     return _Test(models, settings["method"], permutations, settings["h"])
-
-
-def _provenance(activations: xr.Dataset) -> dict:
-    return {
-        key: activations.attrs[key]
-        for key in ("model", "arch", "weights", "reduction")
-        if key in activations.attrs
-    }

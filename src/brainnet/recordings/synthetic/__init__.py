@@ -80,8 +80,8 @@ Modules
     :func:`simulate_dataset`, subject by subject.
 """
 
-from brainnet.recordings.synthetic.regions import DEFAULT_REGIONS
+from brainnet.recordings.synthetic.regions import DEFAULT_REGIONS, check_regions
 from brainnet.recordings.synthetic.simulate import simulate_dataset
 from brainnet.recordings.synthetic.writer import TASK
 
-__all__ = ["DEFAULT_REGIONS", "TASK", "simulate_dataset"]
+__all__ = ["DEFAULT_REGIONS", "TASK", "check_regions", "simulate_dataset"]

@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 from scipy.special import softplus
 
-__all__ = ["DEFAULT_REGIONS"]
+__all__ = ["DEFAULT_REGIONS", "check_regions"]
 
 #: Regions of the default dataset: rank along the ventral stream (0 = control,
 #: no response), generating layer of the reference network (AlexNet), response
@@ -46,7 +46,32 @@ class _Region:
     center: tuple[float, float, float]
 
 
-def _check_regions(regions, activations: xr.Dataset) -> list[_Region]:
+def check_regions(regions, layers, model: str | None = None) -> list[_Region]:
+    """Validate planted regions against the layers of the reference model.
+
+    Parameters
+    ----------
+    regions : mapping | sequence of mapping
+        ``{name: {rank, layer, latency, center}}`` or a list of such dicts with
+        a ``name`` key (see :func:`~brainnet.recordings.synthetic.simulate_dataset`).
+    layers : sequence of str
+        The reference model's layers, in network order.
+    model : str | None
+        The reference model's name, for messages.
+
+    Returns
+    -------
+    regions : list of _Region
+        The regions in the given order.
+
+    Raises
+    ------
+    ValueError
+        Naming the region and key at fault: an unknown key, a missing rank or
+        centre, a visual region without a layer or latency, a generating layer
+        the model does not have, duplicate names, or no visual or no control
+        region.
+    """
     if isinstance(regions, Mapping):
         items = [(name, spec) for name, spec in regions.items()]
     else:
@@ -55,7 +80,7 @@ def _check_regions(regions, activations: xr.Dataset) -> list[_Region]:
             if "name" not in spec:
                 raise ValueError(f"region {dict(spec)} lacks a 'name'")
             items.append((spec["name"], {k: v for k, v in spec.items() if k != "name"}))
-    available = _layers(activations)
+    available = [str(layer) for layer in layers]
     out = []
     for name, spec in items:
         unknown = set(spec) - {"rank", "layer", "latency", "center"}
@@ -77,8 +102,8 @@ def _check_regions(regions, activations: xr.Dataset) -> list[_Region]:
                 )
             if layer not in available:
                 raise ValueError(
-                    f"region {name!r}: generating layer {layer!r} is not among the activations "
-                    f"of model {activations.attrs.get('model')!r}; available layers: {available}"
+                    f"region {name!r}: generating layer {layer!r} is not among the layers "
+                    f"of model {model!r}; available layers: {available}"
                 )
             if not latency >= 0:
                 raise ValueError(f"region {name!r}: latency must be >= 0 s, got {latency}")

@@ -17,9 +17,10 @@ from brainnet.log import logger, set_log_level
 from brainnet.recordings.synthetic.layout import _layout
 from brainnet.recordings.synthetic.regions import (
     DEFAULT_REGIONS,
-    _check_regions,
     _drive,
+    _layers,
     _standardised_features,
+    check_regions,
 )
 from brainnet.recordings.synthetic.signals import _bad_channels, _schedule, _signals
 from brainnet.recordings.synthetic.writer import _write_dataset_files, _write_subject
@@ -148,7 +149,11 @@ def simulate_dataset(
     """
     set_log_level(verbose)
     bids_root = Path(bids_root)
-    region_list = _check_regions(DEFAULT_REGIONS if regions is None else regions, activations)
+    region_list = check_regions(
+        DEFAULT_REGIONS if regions is None else regions,
+        _layers(activations),
+        activations.attrs.get("model"),
+    )
     settings = {
         "n_subjects": n_subjects,
         "n_contacts": n_contacts,
