@@ -340,7 +340,10 @@ def test_default_regions_follow_the_reference_models_depth(tmp_path, layers, pla
     were, and the same stations along any other reference network's own layers."""
     stimuli, activations = _inputs(n_stimuli=8)
     activations = xr.Dataset(
-        {layer: activations["conv1"].rename({"feature_conv1": f"feature_{layer}"}) for layer in layers},
+        {
+            layer: activations["conv1"].rename({"feature_conv1": f"feature_{layer}"})
+            for layer in layers
+        },
         attrs={"layers": layers, "model": "net"},
     )
     root = simulate_dataset(stimuli, activations, tmp_path / "bids", n_subjects=2, n_repetitions=1)
