@@ -29,10 +29,17 @@ def _minimal():
 
 def test_default_config_is_valid_and_filled_in():
     config = load_config(ROOT / "config" / "config.yaml", SCHEMA)
+    # planted from the trained network, analysed by it, its random control and AlexNet
+    recordings = config["datasets"]["synthetic"]["recordings"]
+    assert recordings["reference_model"] == "efficientnet_lite0"
+    assert config["models"]["efficientnet_lite0"]["weights"] == "DEFAULT"
+    assert config["models"]["efficientnet_lite0"]["layers"] == "auto"
     assert config["models"]["alexnet"]["weights"] is None
-    assert config["models"]["resnet18"]["layers"] == "auto"
     assert config["extraction"]["reduction"]["method"] == "srp"
-    assert set(model_specs(config)) == {"alexnet", "resnet18"}
+    specs = model_specs(config)
+    assert list(specs) == ["efficientnet_lite0", "efficientnet_lite0_random", "alexnet"]
+    control = specs["efficientnet_lite0_random"]
+    assert control.weights is None and control.control_of == "efficientnet_lite0"
 
 
 def test_example_configs_are_valid():

@@ -312,18 +312,45 @@ def test_deterministic_for_a_seed(tmp_path):
 def test_missing_layer_refused(tmp_path):
     stimuli, activations = _inputs(n_stimuli=8)
     regions = dict(DEFAULT_REGIONS)
-    regions["V2"] = {**regions["V2"], "layer": "layer3.1"}
+    v2 = {k: v for k, v in regions["V2"].items() if k != "depth"}
+    regions["V2"] = {**v2, "layer": "layer3.1"}
     with pytest.raises(ValueError, match=r"'layer3\.1'.*available layers: \['pixels', 'conv1'"):
         simulate_dataset(stimuli, activations, tmp_path / "bids", regions=regions)
-    with pytest.raises(ValueError, match="'fc7'"):
-        simulate_dataset(
-            stimuli,
-            activations.drop_vars("fc7").assign_attrs(
-                layers=[layer for layer in LAYERS if layer != "fc7"]
-            ),
-            tmp_path / "bids",
-        )
+    regions["V2"] = {**regions["V2"], "depth": 0.25}
+    with pytest.raises(ValueError, match=r"'V2' needs either a layer or a depth"):
+        simulate_dataset(stimuli, activations, tmp_path / "bids", regions=regions)
+    regions["V2"] = {**v2, "depth": 1.5}
+    with pytest.raises(ValueError, match=r"'V2': depth must lie in \[0, 1\], got 1.5"):
+        simulate_dataset(stimuli, activations, tmp_path / "bids", regions=regions)
     assert not (tmp_path / "bids").exists()
+
+
+@pytest.mark.parametrize(
+    ("layers", "planted"),
+    [
+        (LAYERS, ["conv1", "conv2", "conv3", "conv5", "fc7"]),
+        (
+            ["pixels", "stem", *(f"stage{k}" for k in range(1, 8)), "head", "fc"],
+            ["stem", "stage2", "stage3", "stage5", "head"],
+        ),
+    ],
+)
+def test_default_regions_follow_the_reference_models_depth(tmp_path, layers, planted):
+    """The default plant is placed by relative depth: AlexNet's layers as they always
+    were, and the same stations along any other reference network's own layers."""
+    stimuli, activations = _inputs(n_stimuli=8)
+    activations = xr.Dataset(
+        {
+            layer: activations["conv1"].rename({"feature_conv1": f"feature_{layer}"})
+            for layer in layers
+        },
+        attrs={"layers": layers, "model": "net"},
+    )
+    root = simulate_dataset(stimuli, activations, tmp_path / "bids", n_subjects=2, n_repetitions=1)
+    truth = json.loads((root / "derivatives" / "simulation" / "ground_truth.json").read_text())
+    visual = sorted((r["rank"], r["layer"]) for r in truth["regions"].values() if r["rank"] > 0)
+    assert [layer for _, layer in visual] == planted
+    assert truth["layers"] == layers
 
 
 def test_mismatched_stimulus_ids_refused(tmp_path):

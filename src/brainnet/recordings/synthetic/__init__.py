@@ -17,7 +17,11 @@ nearest, so a shaft may cross from one region into its neighbour. Every
 subject has a shaft in all visual regions but one (a different one per
 subject) and one shaft in a control region.
 
-For a visual region generating layer ``L``, each contact's *drive* for a
+A visual region's generating layer ``L`` is named in its settings, or
+placed at a relative depth along the reference model's layers (the default
+regions: the layers at 1/8, 2/8, 3/8, 5/8 and 7/8 of the way from pixels to
+the last layer: conv1, conv2, conv3, conv5 and fc7 of AlexNet; stem, stage2,
+stage3, stage5 and head of EfficientNet-Lite0). Each contact's *drive* for a
 stimulus is ``g * softplus(z + 1) / mean(softplus(z + 1))``, where ``z`` is a
 fixed random Gaussian projection (seeded per contact) of the activations of
 ``L`` with every feature z-scored over stimuli, itself z-scored, and ``g`` a

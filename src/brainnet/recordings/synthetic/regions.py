@@ -4,6 +4,10 @@ Every visual region responds to the stimuli as one layer of the reference
 network does; control regions (rank 0) do not respond. A contact's drive is a
 fixed random projection of its region's layer activations (see
 :mod:`brainnet.recordings.synthetic`).
+
+A region names its generating layer (``layer``), or places it by relative
+``depth`` along the reference model's ordered layers (0 = the first, pixels;
+1 = the last), so that the default regions suit any reference network.
 """
 
 from __future__ import annotations
@@ -16,24 +20,29 @@ import pandas as pd
 import xarray as xr
 from scipy.special import softplus
 
+from brainnet.log import logger
+
 __all__ = ["DEFAULT_REGIONS", "check_regions"]
 
 #: Regions of the default dataset: rank along the ventral stream (0 = control,
-#: no response), generating layer of the reference network (AlexNet), response
-#: latency in seconds and centre in MNI millimetres (right hemisphere).
+#: no response), relative depth of the generating layer in the reference
+#: network's layers, response latency in seconds and centre in MNI millimetres
+#: (right hemisphere). The depths give conv1, conv2, conv3, conv5 and fc7 of
+#: AlexNet (pixels, conv1-5, fc6-8), and stem, stage2, stage3, stage5 and head
+#: of EfficientNet-Lite0 (pixels, stem, stage1-7, head, fc).
 DEFAULT_REGIONS: dict[str, dict] = {
-    "V1": {"rank": 1, "layer": "conv1", "latency": 0.05, "center": [10.0, -92.0, 2.0]},
-    "V2": {"rank": 2, "layer": "conv2", "latency": 0.08, "center": [14.0, -90.0, 14.0]},
-    "V3-V4": {"rank": 3, "layer": "conv3", "latency": 0.11, "center": [30.0, -82.0, -8.0]},
-    "fusiform-IT": {"rank": 4, "layer": "conv5", "latency": 0.14, "center": [38.0, -55.0, -18.0]},
+    "V1": {"rank": 1, "depth": 1 / 8, "latency": 0.05, "center": [10.0, -92.0, 2.0]},
+    "V2": {"rank": 2, "depth": 2 / 8, "latency": 0.08, "center": [14.0, -90.0, 14.0]},
+    "V3-V4": {"rank": 3, "depth": 3 / 8, "latency": 0.11, "center": [30.0, -82.0, -8.0]},
+    "fusiform-IT": {"rank": 4, "depth": 5 / 8, "latency": 0.14, "center": [38.0, -55.0, -18.0]},
     "anterior-temporal": {
         "rank": 5,
-        "layer": "fc7",
+        "depth": 7 / 8,
         "latency": 0.17,
         "center": [35.0, -10.0, -35.0],
     },
-    "frontal": {"rank": 0, "layer": None, "latency": None, "center": [38.0, 30.0, 30.0]},
-    "motor": {"rank": 0, "layer": None, "latency": None, "center": [38.0, -18.0, 55.0]},
+    "frontal": {"rank": 0, "latency": None, "center": [38.0, 30.0, 30.0]},
+    "motor": {"rank": 0, "latency": None, "center": [38.0, -18.0, 55.0]},
 }
 
 
@@ -52,7 +61,7 @@ def check_regions(regions, layers, model: str | None = None) -> list[_Region]:
     Parameters
     ----------
     regions : mapping | sequence of mapping
-        ``{name: {rank, layer, latency, center}}`` or a list of such dicts with
+        ``{name: {rank, layer or depth, latency, center}}`` or a list of such dicts with
         a ``name`` key (see :func:`~brainnet.recordings.synthetic.simulate_dataset`).
     layers : sequence of str
         The reference model's layers, in network order.
@@ -68,8 +77,8 @@ def check_regions(regions, layers, model: str | None = None) -> list[_Region]:
     ------
     ValueError
         Naming the region and key at fault: an unknown key, a missing rank or
-        centre, a visual region without a layer or latency, a generating layer
-        the model does not have, duplicate names, or no visual or no control
+        centre, a visual region without a latency or without exactly one of
+        layer and depth, a generating layer the model does not have, duplicate names, or no visual or no control
         region.
     """
     if isinstance(regions, Mapping):
@@ -83,7 +92,7 @@ def check_regions(regions, layers, model: str | None = None) -> list[_Region]:
     available = [str(layer) for layer in layers]
     out = []
     for name, spec in items:
-        unknown = set(spec) - {"rank", "layer", "latency", "center"}
+        unknown = set(spec) - {"rank", "layer", "depth", "latency", "center"}
         if unknown:
             raise ValueError(f"region {name!r} has unknown keys {sorted(unknown)}")
         if "rank" not in spec or "center" not in spec:
@@ -92,34 +101,54 @@ def check_regions(regions, layers, model: str | None = None) -> list[_Region]:
         center = tuple(float(c) for c in spec["center"])
         if len(center) != 3:
             raise ValueError(f"region {name!r}: center must be [x, y, z] in mm, got {center}")
-        layer, latency = spec.get("layer"), spec.get("latency")
         if rank < 0:
             raise ValueError(f"region {name!r}: rank must be >= 0, got {rank}")
+        layer, latency = None, None
         if rank > 0:
-            if layer is None or latency is None:
-                raise ValueError(
-                    f"visual region {name!r} (rank {rank}) needs a layer and a latency"
-                )
-            if layer not in available:
-                raise ValueError(
-                    f"region {name!r}: generating layer {layer!r} is not among the layers "
-                    f"of model {model!r}; available layers: {available}"
-                )
+            layer = _generating_layer(name, spec, available, model)
+            latency = spec.get("latency")
+            if latency is None:
+                raise ValueError(f"visual region {name!r} (rank {rank}) needs a latency")
             if not latency >= 0:
                 raise ValueError(f"region {name!r}: latency must be >= 0 s, got {latency}")
             latency = float(latency)
-        out.append(
-            _Region(
-                str(name), rank, layer if rank > 0 else None, latency if rank > 0 else None, center
-            )
-        )
+        out.append(_Region(str(name), rank, layer, latency, center))
     if len({r.name for r in out}) != len(out):
         raise ValueError(f"region names must be unique, got {[r.name for r in out]}")
     if not any(r.rank > 0 for r in out):
         raise ValueError("at least one region needs rank > 0 (a responding visual region)")
     if not any(r.rank == 0 for r in out):
         raise ValueError("at least one control region (rank 0) is needed")
+    shared = pd.Series([r.layer for r in out if r.rank > 0]).value_counts()
+    if (shared > 1).any():
+        logger.warning(
+            "several visual regions follow the same layer of %r (%s): their planted layers "
+            "cannot be told apart",
+            model,
+            ", ".join(shared.index[shared > 1]),
+        )
     return out
+
+
+def _generating_layer(name, spec: Mapping, available: list[str], model) -> str:
+    """A visual region's layer: named, or at ``depth`` along the model's ordered layers."""
+    layer, depth = spec.get("layer"), spec.get("depth")
+    if (layer is None) == (depth is None):
+        raise ValueError(
+            f"visual region {name!r} needs either a layer or a depth (0 = first layer, "
+            f"1 = last), got layer={layer!r}, depth={depth!r}"
+        )
+    if depth is not None:
+        if not 0 <= depth <= 1:
+            raise ValueError(f"region {name!r}: depth must lie in [0, 1], got {depth!r}")
+        # Round half up, so that a depth of k / (n - 1) is exactly layer k.
+        return available[int(np.floor(depth * (len(available) - 1) + 0.5))]
+    if layer not in available:
+        raise ValueError(
+            f"region {name!r}: generating layer {layer!r} is not among the activations "
+            f"of model {model!r}; available layers: {available}"
+        )
+    return str(layer)
 
 
 def _layers(activations: xr.Dataset) -> list[str]:

@@ -89,9 +89,11 @@ def simulate_dataset(
     regions : mapping | sequence of mapping | None
         Regions as ``{name: {rank, layer, latency, center}}`` (or a list of
         such dicts with a ``name`` key); ``rank`` 0 marks a control region,
-        which needs neither ``layer`` nor ``latency`` (s). ``center`` is
-        ``[x, y, z]`` in MNI mm, right hemisphere. ``None`` uses
-        :data:`DEFAULT_REGIONS`.
+        which needs neither ``layer`` nor ``latency`` (s). Instead of
+        ``layer``, a visual region may give ``depth`` in [0, 1]: the layer at
+        ``round(depth * (n_layers - 1))`` of the activations' ordered
+        ``layers`` (0 = pixels). ``center`` is ``[x, y, z]`` in MNI mm, right
+        hemisphere. ``None`` uses :data:`DEFAULT_REGIONS`, placed by depth.
     n_contacts : int
         Contacts per shaft.
     spacing : float
