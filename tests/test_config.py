@@ -144,11 +144,16 @@ def test_planted_regions_in_the_config_are_checked_against_the_reference_model(t
     # the defaults written out explicitly, in another order, are valid
     recordings["regions"] = {name: dict(spec) for name, spec in reversed(DEFAULT_REGIONS.items())}
     loaded = load_config(_write(tmp_path, config), SCHEMA)
-    assert loaded["datasets"]["syn"]["recordings"]["regions"]["V1"]["layer"] == "conv1"
-    # an unknown layer stops the run before any job, naming region, layer and model
-    recordings["regions"]["V2"]["layer"] = "conv9"
+    assert loaded["datasets"]["syn"]["recordings"]["regions"]["V1"]["depth"] == 1 / 8
+    # an unknown layer named instead of a depth stops the run before any job,
+    # naming region, layer and model
+    recordings["regions"]["V2"] = {"rank": 2, "layer": "conv9", "latency": 0.08, "center": [1, 2, 3]}
     expected = r"datasets\.syn\.recordings\.regions: region 'V2'.*'conv9'.*'alex'.*'fc8'"
     with pytest.raises(ConfigError, match=expected):
+        load_config(_write(tmp_path, config), SCHEMA)
+    # both a layer and a depth is ambiguous, and the schema says where
+    recordings["regions"]["V2"] = {**DEFAULT_REGIONS["V2"], "layer": "conv2"}
+    with pytest.raises(ConfigError, match=r"regions\.V2"):
         load_config(_write(tmp_path, config), SCHEMA)
     # the schema names a misspelt key and a missing latency of a visual region
     recordings["regions"]["V2"] = {**DEFAULT_REGIONS["V2"], "centre": [1, 2, 3]}
@@ -159,9 +164,14 @@ def test_planted_regions_in_the_config_are_checked_against_the_reference_model(t
         load_config(_write(tmp_path, config), SCHEMA)
 
 
-def test_default_regions_are_checked_against_another_reference_model(tmp_path):
+def test_default_regions_follow_any_reference_model_by_depth(tmp_path):
+    from brainnet.recordings.synthetic import DEFAULT_REGIONS, check_regions
+
+    # AlexNet's plant is the historic one: conv1, conv2, conv3, conv5, fc7
+    alexnet = ["pixels", "conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
+    planted = [r.layer for r in check_regions(DEFAULT_REGIONS, alexnet) if r.rank > 0]
+    assert planted == ["conv1", "conv2", "conv3", "conv5", "fc7"]
     config = _minimal()
     config["models"]["res"] = {"arch": "resnet18"}
     config["datasets"]["syn"]["recordings"]["reference_model"] = "res"
-    with pytest.raises(ConfigError, match=r"default regions.*'conv2'.*'res'"):
-        load_config(_write(tmp_path, config), SCHEMA)
+    load_config(_write(tmp_path, config), SCHEMA)
