@@ -431,6 +431,7 @@ def planted_responses(activations, planted, seed, n_subjects=4, noise=0.9, signa
 
     spec = {name: dict(region) for name, region in DEFAULT_REGIONS.items()}
     for name, layer in planted.items():
+        spec[name].pop("depth", None)
         spec[name]["layer"] = layer
     regions = check_regions(spec, list(activations.attrs["layers"]))
     stimuli = xr.Dataset(coords={"stimulus_id": activations["stimulus_id"]})
