@@ -175,3 +175,14 @@ def test_default_regions_follow_any_reference_model_by_depth(tmp_path):
     config["models"]["res"] = {"arch": "resnet18"}
     config["datasets"]["syn"]["recordings"]["reference_model"] = "res"
     load_config(_write(tmp_path, config), SCHEMA)
+
+
+def test_family_wise_rsa_criterion_refuses_sequential_stopping(tmp_path):
+    config = _minimal()
+    config["rsa"] = {"criterion": "maxstat", "stopping": "besag_clifford"}
+    with pytest.raises(ConfigError, match=r"rsa\.criterion 'maxstat' .*rsa\.stopping"):
+        load_config(_write(tmp_path, config), SCHEMA)
+    config["rsa"]["stopping"] = None
+    config["encoding"] = {"correction": "cluster"}
+    loaded = load_config(_write(tmp_path, config), SCHEMA)
+    assert loaded["encoding"]["correction"] == "cluster" and loaded["rsa"]["criterion"] == "maxstat"

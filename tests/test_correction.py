@@ -3,13 +3,17 @@
 import numpy as np
 import pytest
 from scipy import ndimage, stats
+from scipy.spatial.distance import pdist
 
+from brainnet import rsa
 from brainnet.correction import family_p
 from brainnet.encoding import DEFAULT_ALPHAS, fit_encoding
 from brainnet.encoding.inputs import _flat_targets, _folds, _layer_features
 from brainnet.encoding.null import _permutations, _score_ridge
 from brainnet.join import align_responses
 from encoding_data import make_activations, make_responses
+from test_rsa import _activations as rsa_activations
+from test_rsa import _responses as rsa_responses
 
 
 def permuted_scores(x, responses, n_permutations, rng):
@@ -118,3 +122,59 @@ def test_encoding_refuses_a_correction_it_cannot_compute():
         fit_encoding(activations, responses, correction="bonferroni")
     with pytest.raises(ValueError, match="needs n_permutations"):
         fit_encoding(activations, responses, correction="maxstat", n_permutations=0)
+
+
+def rsa_problem(seed=5):
+    """24 stimuli, 2 layers; 6 channels in 2 regions x 2 bands x 3 windows, channels
+    0-2 (V1) following layer0 in band 0, windows 0-1; channel 4 untested in band 1."""
+    rng = np.random.default_rng(seed)
+    n, ids = 24, [f"img{i:02d}" for i in range(24)]
+    latents = [rng.standard_normal(n) for _ in range(2)]
+    values = smooth_noise(rng, n, 6, 2, 3)
+    values[:, :3, 0, :2] += 0.6 * latents[0][:, None, None]
+    responsive = np.ones((6, 2, 3), dtype=bool)
+    responsive[4, 1] = False
+    subject = ["P0", "P1", "P2"] * 2
+    regions = np.repeat(["V1", "IT"], 3)
+    responses = rsa_responses(values, ids, subject, regions, np.repeat([1, 4], 3), responsive)
+    return rsa_activations(latents, ids), responses
+
+
+def test_rsa_family_wise_p_is_the_correction_of_a_naive_null():
+    activations, responses = rsa_problem()
+    n_perm = 99
+    scores = rsa.rsa_scores(
+        activations, responses, n_permutations=n_perm, criterion="maxstat", alpha=0.05
+    )
+    # the uncorrected p is the engine's
+    plain = rsa.rsa_scores(activations, responses, n_permutations=n_perm)
+    np.testing.assert_array_equal(scores["p"].values, plain["p"].values)
+    # the corrected p is max-T over a null computed naively: Spearman rho as the
+    # Pearson r of scipy's ranks of every permuted brain RDM
+    orders = np.vstack([np.arange(24), rsa.make_permutations(24, n_perm, seed=0)])
+    values = responses["response"].values
+    models = [pdist(stats.zscore(activations[f"layer{i}"].values, axis=0)) for i in range(2)]
+    ranked = stats.zscore(stats.rankdata(models, axis=1), axis=1)
+    null = np.full((1 + n_perm, 2, *values.shape[1:]), np.nan)
+    for c, b, w in zip(*np.nonzero(responses["responsive"].values), strict=True):
+        brains = np.stack([pdist(values[order, c, b, w][:, None]) for order in orders])
+        brains = stats.zscore(stats.rankdata(brains, axis=1), axis=1)
+        null[:, :, c, b, w] = brains @ ranked.T / ranked.shape[1]
+    for i in range(2):
+        np.testing.assert_allclose(
+            scores["p_fwer"].values[i], family_p(null[:, i], "maxstat"), equal_nan=True
+        )
+    assert scores["significant"].equals(scores["p_fwer"] <= 0.05)
+    assert scores["significant"].sel(layer="layer0", band="band0").values[:3, :2].all()
+    assert scores["p_fwer"].sel(channel="c04", band="band1").isnull().all()
+
+
+def test_rsa_region_level_and_refusals():
+    activations, responses = rsa_problem()
+    regions = rsa.rsa_scores(
+        activations, responses, level="region", n_permutations=199, criterion="cluster", alpha=0.05
+    )
+    assert regions["significant"].sel(layer="layer0", region="V1", band="band0").values[:2].all()
+    assert regions["significant"].equals(regions["p_fwer"] <= 0.05)
+    with pytest.raises(ValueError, match="rsa.stopping"):
+        rsa.rsa_scores(activations, responses, criterion="maxstat", stopping="besag_clifford")

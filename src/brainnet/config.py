@@ -297,7 +297,8 @@ def _schedules(key: str, recordings: dict):
 
 
 def _check_permutations(config: dict) -> None:
-    """Permutation tests must run, and should be able to reach their alpha.
+    """Permutation tests must run, and should be able to reach their alpha; a family-wise
+    RSA criterion cannot stop pairs early.
 
     ``n_permutations: 0`` skips a test, so every p-value and the pair-level
     alignment statistics would be NaN: refused. Fewer permutations than the
@@ -311,6 +312,11 @@ def _check_permutations(config: dict) -> None:
         checks.append(("encoding", "n_permutations", "fdr_alpha"))
     if "rsa" in methods:
         checks.append(("rsa", "n_permutations", "alpha"))
+    if config["rsa"]["criterion"] in ("maxstat", "cluster") and config["rsa"]["stopping"]:
+        raise ValueError(
+            f"rsa.criterion {config['rsa']['criterion']!r} needs every permutation of every "
+            "pair: set rsa.stopping to null"
+        )
     for section, count, level in checks:
         n, alpha = config[section][count], config[section][level]
         needed = int(np.ceil(1 / alpha)) - 1
