@@ -74,6 +74,7 @@ include: "workflow/rules/recordings.smk"
 include: "workflow/rules/encoding.smk"
 include: "workflow/rules/rsa.smk"
 include: "workflow/rules/gradient.smk"
+include: "workflow/rules/partition.smk"
 include: "workflow/rules/report.smk"
 
 

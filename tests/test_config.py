@@ -147,7 +147,12 @@ def test_planted_regions_in_the_config_are_checked_against_the_reference_model(t
     assert loaded["datasets"]["syn"]["recordings"]["regions"]["V1"]["depth"] == 1 / 8
     # an unknown layer named instead of a depth stops the run before any job,
     # naming region, layer and model
-    recordings["regions"]["V2"] = {"rank": 2, "layer": "conv9", "latency": 0.08, "center": [1, 2, 3]}
+    recordings["regions"]["V2"] = {
+        "rank": 2,
+        "layer": "conv9",
+        "latency": 0.08,
+        "center": [1, 2, 3],
+    }
     expected = r"datasets\.syn\.recordings\.regions: region 'V2'.*'conv9'.*'alex'.*'fc8'"
     with pytest.raises(ConfigError, match=expected):
         load_config(_write(tmp_path, config), SCHEMA)
@@ -185,4 +190,15 @@ def test_family_wise_rsa_criterion_refuses_sequential_stopping(tmp_path):
     config["rsa"]["stopping"] = None
     config["encoding"] = {"correction": "cluster"}
     loaded = load_config(_write(tmp_path, config), SCHEMA)
-    assert loaded["encoding"]["correction"] == "cluster" and loaded["rsa"]["criterion"] == "maxstat"
+    assert loaded["encoding"]["correction"] == "cluster"
+    assert loaded["rsa"]["criterion"] == "maxstat"
+
+
+def test_partition_pairs_name_configured_models(tmp_path):
+    config = _minimal()
+    config["partition"] = {"pairs": [["alx/conv5", "alex/fc6"]]}
+    with pytest.raises(ConfigError, match=r"partition\.pairs: 'alx/conv5' .*did you mean 'alex'"):
+        load_config(_write(tmp_path, config), SCHEMA)
+    config["partition"] = {"pairs": [["alex", "alex/fc6"]]}  # no layer
+    with pytest.raises(ConfigError, match=r"partition\.pairs\.0\.0"):
+        load_config(_write(tmp_path, config), SCHEMA)

@@ -21,7 +21,9 @@ def permuted_scores(x, responses, n_permutations, rng):
     ``(1 + n_permutations, channel, band, window)``, row 0 observed, the same
     permutation for every target of a row (as the stages draw them)."""
     n = len(x)
-    perms = np.vstack([np.arange(n), rng.permuted(np.tile(np.arange(n), (n_permutations, 1)), axis=1)])
+    perms = np.vstack(
+        [np.arange(n), rng.permuted(np.tile(np.arange(n), (n_permutations, 1)), axis=1)]
+    )
     xs = stats.zscore(x[perms], axis=1)
     ys = stats.zscore(responses.reshape(n, -1), axis=0)
     return (xs @ ys / n).reshape(1 + n_permutations, *responses.shape[1:])

@@ -177,6 +177,7 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config", fi
             _check_recordings(f"datasets.{name}.recordings", dataset["recordings"])
         _check_preprocessing(config)
         _check_permutations(config)
+        _check_partition(config)
     except (ValueError, OSError) as err:
         raise ConfigError(f"{source}: {err}") from err
     return config
@@ -334,6 +335,19 @@ def _check_permutations(config: dict) -> None:
             )  # fmt: skip
 
 
+def _check_partition(config: dict) -> None:
+    """Every feature set of ``partition.pairs`` names a configured model."""
+    for pair in config["partition"]["pairs"]:
+        for name in pair:
+            model = name.partition("/")[0]
+            if model not in config["models"]:
+                raise ValueError(
+                    f"partition.pairs: {name!r} names the unknown model {model!r}; the "
+                    f"configured models are {sorted(config['models'])}"
+                    + _closest(model, config["models"])
+                )
+
+
 def _schema_message(err, source) -> str:
     """One line naming the key at fault and what is wrong with it, with a fix where obvious."""
     cause = err.__context__
@@ -445,6 +459,25 @@ def dataset_models(config: dict, dataset: str) -> list[str]:
     return list(config["datasets"][dataset].get("models") or config["models"])
 
 
+def dataset_partition_pairs(config: dict, dataset: str) -> list[list[str]]:
+    """The ``partition.pairs`` that apply to ``dataset``: both models analysed there, and
+    responses to encode (not precomputed RDMs)."""
+    if "encoding" not in analyses(config["datasets"][dataset]):
+        return []
+    models = set(dataset_models(config, dataset))
+    return [
+        list(pair)
+        for pair in config["partition"]["pairs"]
+        if all(name.partition("/")[0] in models for name in pair)
+    ]
+
+
+def partition_models(config: dict, dataset: str) -> list[str]:
+    """The models whose activations ``dataset``'s variance partitioning reads, in pair order."""
+    pairs = dataset_partition_pairs(config, dataset)
+    return list(dict.fromkeys(name.partition("/")[0] for pair in pairs for name in pair))
+
+
 def targets(config: dict) -> list[str]:
     """Every final output of a run, relative to the working directory."""
     root = config["results_dir"]
@@ -469,6 +502,8 @@ def targets(config: dict) -> list[str]:
                 if method != "rsa_region"  # one score per region: no contacts to place
             ]
         out.append(f"{root}/{name}/figures/model_comparison.png")
+        if dataset_partition_pairs(config, name):
+            out.append(f"{root}/{name}/figures/partition.png")
         if dataset["recordings"]["format"] == "synthetic":
             out.append(f"{root}/{name}/figures/single_trials.png")
             for model in models:

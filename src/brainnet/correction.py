@@ -100,10 +100,7 @@ def family_p(
             f"permutation, got shape {scores.shape}"
         )
     t, valid = _standardised(scores)
-    if correction == "maxstat":
-        p = _maxstat(t)
-    else:
-        p = _cluster(t, scores, cluster_threshold)
+    p = _maxstat(t) if correction == "maxstat" else _cluster(t, scores, cluster_threshold)
     return np.where(valid, p, np.nan)
 
 

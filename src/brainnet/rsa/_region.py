@@ -234,9 +234,7 @@ def _assemble(out, units, response, layers, criterion, alpha) -> xr.Dataset:
         subject=("subject", units.subjects),
     )
     region_dims = ("region", "band", "window")
-    dims = {
-        name: _REGION_DIMS for name in ("rho", "p", "p_fwer", "significant", "n_permutations")
-    }
+    dims = {name: _REGION_DIMS for name in ("rho", "p", "p_fwer", "significant", "n_permutations")}
     dims.update({name: _REGION_DIMS for name in ("r2", "r2_sem", "r2_p", "r2_percent")})
     dims["subject_rho"] = ("layer", "region", "subject", "band", "window")
     dims["subject_rho_bootstrap"] = ("bootstrap", *dims["subject_rho"])
