@@ -180,3 +180,12 @@ def test_rsa_region_level_and_refusals():
     assert regions["significant"].equals(regions["p_fwer"] <= 0.05)
     with pytest.raises(ValueError, match="rsa.stopping"):
         rsa.rsa_scores(activations, responses, criterion="maxstat", stopping="besag_clifford")
+
+
+def test_blocks_of_channels_give_the_same_p(monkeypatch):
+    rng = np.random.default_rng(8)
+    scores = permuted_scores(rng.standard_normal(30), smooth_noise(rng, 30, 5, 2, 3), 49, rng)
+    whole = {c: family_p(scores, c) for c in ("maxstat", "cluster")}
+    monkeypatch.setattr("brainnet.correction._BLOCK_BYTES", 8 * 50 * 6 * 2)  # 2 channels
+    for correction, expected in whole.items():
+        np.testing.assert_array_equal(family_p(scores, correction), expected)

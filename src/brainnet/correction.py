@@ -57,6 +57,8 @@ CORRECTIONS = ("fdr", "maxstat", "cluster")
 FAMILY_CORRECTIONS = ("maxstat", "cluster")
 #: Default cluster-forming threshold, an uncorrected p per cell.
 CLUSTER_THRESHOLD = 0.05
+# Bytes of the scores standardised at once (the working copies are a few times this).
+_BLOCK_BYTES = 64 * 2**20
 # Null scores within this of the observed one count as reaching it (ties, and
 # a permutation equal to the identity, reproduce the score up to round-off).
 _TOLERANCE = 1e-9
@@ -89,6 +91,14 @@ def family_p(
     Returns
     -------
     p : array, shape (n_channels, n_bands, n_windows)
+
+    Notes
+    -----
+    Only ``scores`` is held in full; its standardised copy, the cluster labels
+    and the per-permutation maxima are made for blocks of channels of about
+    :data:`_BLOCK_BYTES`. A stage thus needs no more than the null it already
+    computes for its p-values (one layer's for the encoding, one chunk of
+    channels' for RSA).
     """
     if correction not in FAMILY_CORRECTIONS:
         raise ValueError(f"correction must be one of {FAMILY_CORRECTIONS}, got {correction!r}")
@@ -99,9 +109,15 @@ def family_p(
             "scores must be (1 + n_permutations, channel, band, window) with at least one "
             f"permutation, got shape {scores.shape}"
         )
-    t, valid = _standardised(scores)
-    p = _maxstat(t) if correction == "maxstat" else _cluster(t, scores, cluster_threshold)
-    return np.where(valid, p, np.nan)
+    # channels are independent families: a few at a time bound the working copies
+    per_block = max(1, _BLOCK_BYTES // (8 * scores[:, :1].size))
+    p = np.empty(scores.shape[1:])
+    for start in range(0, scores.shape[1], per_block):
+        block = scores[:, start : start + per_block]
+        t, valid = _standardised(block)
+        found = _maxstat(t) if correction == "maxstat" else _cluster(t, block, cluster_threshold)
+        p[start : start + per_block] = np.where(valid, found, np.nan)
+    return p
 
 
 def _standardised(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,8 +7,10 @@ permutation. Here the channels are scored a few whole channels at a time:
 each layer's null statistics of those channels are computed in full (no
 sequential stopping, so every target sees every permutation, in the same
 order), reduced to the uncorrected and the corrected p, and dropped before
-the next chunk. The products are float64, so ties of the rank methods are
-exact, as in the engine.
+the next chunk. The products are float64 (exact for the integer ranks of the
+rank methods); a null value within the engine's margin (1e-6) below the
+observed one counts as reaching it, where the engine would recompute it
+exactly: at most a slightly larger p, never a smaller one.
 """
 
 from __future__ import annotations
