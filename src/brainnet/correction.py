@@ -162,7 +162,8 @@ def _cluster(t: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndarray:
     if not n_clusters:
         return np.ones(t.shape[1:])
     mass = ndimage.sum_labels(np.nan_to_num(t), labels, index=np.arange(1, n_clusters + 1))
-    first = np.unique(labels.reshape(-1), return_index=True)[1][1:]  # label order
+    found, first = np.unique(labels.reshape(-1), return_index=True)
+    first = first[found > 0]  # the first cell of each cluster, in label order
     row, channel = np.unravel_index(first, labels.shape)[:2]
     top = np.zeros((n_rows, n_channels))
     np.maximum.at(top, (row, channel), mass)
