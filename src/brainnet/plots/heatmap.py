@@ -24,6 +24,8 @@ _CORRECTIONS = {
     "cluster": "cluster FWER over bands x windows",
     "p": "uncorrected p",
 }
+# a white triangle with a black edge reads on red and blue cells alike
+_SIGNIFICANT = {"marker": "^", "ms": 3.4, "mfc": "white", "mec": "black", "mew": 0.6}
 _MOST = 0.5  # share of a region's channels that makes a cell 'mostly significant'
 _UNSURE_FRAME = {"ec": "0.4", "lw": 1.0, "ls": (0, (2, 1.5))}
 
@@ -107,16 +109,7 @@ def _draw_map(gradient):
         ax.plot(cols, rows, ls="", marker="o", ms=2.5, mfc="black", mec="white", mew=0.4)
         if mostly is not None:
             rows, cols = np.nonzero(mostly[i, j])
-            ax.plot(
-                cols + 0.3,
-                rows + 0.25,
-                ls="",
-                marker="^",
-                ms=2.2,
-                mfc="black",
-                mec="white",
-                mew=0.3,
-            )
+            ax.plot(cols + 0.3, rows + 0.25, ls="", **_SIGNIFICANT)
         for row, best in enumerate(preferred[i, j]):
             if np.isfinite(best):
                 col = column[int(best)]
@@ -154,13 +147,7 @@ def _draw_map(gradient):
         name = gradient.attrs.get("correction", "fdr")
         correction = _CORRECTIONS.get(name, name)
         handles.append(
-            _marker(
-                f"layer significant for >= half the channels ({correction})",
-                marker="^",
-                ms=4,
-                mfc="black",
-                mec="white",
-            )
+            _marker(f"layer significant for >= half the channels ({correction})", **_SIGNIFICANT)
         )
     if ceiling is not None:
         handles.append(_marker("right: noise ceiling, lower-upper", marker="", color="none"))

@@ -73,7 +73,8 @@ def _draw_partition(partition):
             f"A = {cell['feature_a'].item()}, B = {cell['feature_b'].item()} ({band}, {window})",
             fontsize=8,
         )
-    axes[0].legend(loc="upper left", fontsize=7, frameon=False, ncols=3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False)
     fig.suptitle("Variance partitioning by banded ridge (mean over each region's channels)")
     return fig
 
