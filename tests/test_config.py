@@ -3,7 +3,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from brainnet.config import ConfigError, load_config, model_specs, targets
+from brainnet.config import (
+    ConfigError,
+    check_partition_layers,
+    load_config,
+    model_specs,
+    targets,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -202,3 +208,11 @@ def test_partition_pairs_name_configured_models(tmp_path):
     config["partition"] = {"pairs": [["alex", "alex/fc6"]]}  # no layer
     with pytest.raises(ConfigError, match=r"partition\.pairs\.0\.0"):
         load_config(_write(tmp_path, config), SCHEMA)
+
+
+def test_partition_pairs_name_layers_of_their_models():
+    config = {"partition": {"pairs": [["alex/conv5", "alex/fc66"]]}}
+    layers = {"alex": ["conv5", "fc6", "fc7"]}
+    with pytest.raises(ConfigError, match=r"'alex/fc66': .*no layer 'fc66'.*did you mean 'fc6'"):
+        check_partition_layers(config, layers)
+    check_partition_layers({"partition": {"pairs": [["alex/conv5", "alex/fc6"]]}}, layers)

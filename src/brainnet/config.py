@@ -19,6 +19,7 @@ import dataclasses
 import difflib
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -333,6 +334,37 @@ def _check_permutations(config: dict) -> None:
                 "statistics will be NaN; use at least %d",
                 section, count, n, n, section, level, alpha, needed,
             )  # fmt: skip
+
+
+def check_partition_layers(
+    config: dict, layers: dict[str, Iterable[str]], source: str = "config"
+) -> None:
+    """Every feature set of ``partition.pairs`` names a layer of its model.
+
+    Parameters
+    ----------
+    config : dict
+        The loaded config.
+    layers : dict
+        Model name to its layer names (from :func:`brainnet.models.check_model`),
+        known before any job runs.
+    source : str
+        How the message names the config file.
+
+    Raises
+    ------
+    ConfigError
+        Naming the pair's entry, the model's layers and the closest one.
+    """
+    for pair in config["partition"]["pairs"]:
+        for name in pair:
+            model, _, layer = name.partition("/")
+            known = list(layers.get(model, ()))
+            if layer not in known:
+                raise ConfigError(
+                    f"{source}: partition.pairs: {name!r}: model {model!r} has no layer "
+                    f"{layer!r}; its layers are {known}" + _closest(layer, known)
+                )
 
 
 def _check_partition(config: dict) -> None:
