@@ -6,7 +6,7 @@ from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from brainnet.encoding import partition_variance
-from brainnet.plots.partition import plot_partition
+from brainnet.plots import plot_partition
 from encoding_data import activations_dataset, responses_dataset
 
 PLANTED = 0.4

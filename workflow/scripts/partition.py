@@ -4,7 +4,7 @@ from brainnet.encoding import partition_pairs
 from brainnet.io import read_dataset, write_netcdf
 from brainnet.join import shared_stimuli
 from brainnet.log import log_to_file
-from brainnet.plots.partition import plot_partition
+from brainnet.plots import plot_partition
 
 log_to_file(snakemake.log[0])
 
