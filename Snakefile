@@ -10,7 +10,7 @@ Stages, one rule file each; every rule calls one brainnet function from a thin s
 
 import os
 
-from brainnet.config import check_config, model_specs, targets
+from brainnet.config import check_config, check_partition_layers, model_specs, targets
 from brainnet.io import remove_stale_temporaries
 from brainnet.models import check_model
 
@@ -24,8 +24,8 @@ if not workflow.overwrite_configfiles:
 
 # A wrong key or type stops here with its name (snakemake.utils.validate), as does a
 # key repeated in a config file; missing pretrained weights, a factory that cannot be
-# imported and a misspelt layer stop the run before any job starts (each network is
-# built on the meta device: no weights).
+# imported and a misspelt layer (of a model, or of partition.pairs) stop the run before
+# any job starts (each network is built on the meta device: no weights).
 _given = " ".join(map(os.path.relpath, workflow.overwrite_configfiles or ["config/config.yaml"]))
 check_config(
     config,
@@ -33,8 +33,8 @@ check_config(
     source=_given,
     files=workflow.configfiles,
 )
-for _spec in model_specs(config).values():
-    check_model(_spec)
+_layers = {_name: check_model(_spec) for _name, _spec in model_specs(config).items()}
+check_partition_layers(config, _layers, source=_given)
 
 RESULTS = config["results_dir"]
 # Each job's log (brainnet's messages and any traceback) and its time and peak memory.
@@ -74,6 +74,7 @@ include: "workflow/rules/recordings.smk"
 include: "workflow/rules/encoding.smk"
 include: "workflow/rules/rsa.smk"
 include: "workflow/rules/gradient.smk"
+include: "workflow/rules/partition.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -3,7 +3,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from brainnet.config import ConfigError, load_config, model_specs, targets
+from brainnet.config import (
+    ConfigError,
+    check_partition_layers,
+    load_config,
+    model_specs,
+    targets,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"
@@ -147,7 +153,12 @@ def test_planted_regions_in_the_config_are_checked_against_the_reference_model(t
     assert loaded["datasets"]["syn"]["recordings"]["regions"]["V1"]["depth"] == 1 / 8
     # an unknown layer named instead of a depth stops the run before any job,
     # naming region, layer and model
-    recordings["regions"]["V2"] = {"rank": 2, "layer": "conv9", "latency": 0.08, "center": [1, 2, 3]}
+    recordings["regions"]["V2"] = {
+        "rank": 2,
+        "layer": "conv9",
+        "latency": 0.08,
+        "center": [1, 2, 3],
+    }
     expected = r"datasets\.syn\.recordings\.regions: region 'V2'.*'conv9'.*'alex'.*'fc8'"
     with pytest.raises(ConfigError, match=expected):
         load_config(_write(tmp_path, config), SCHEMA)
@@ -175,3 +186,33 @@ def test_default_regions_follow_any_reference_model_by_depth(tmp_path):
     config["models"]["res"] = {"arch": "resnet18"}
     config["datasets"]["syn"]["recordings"]["reference_model"] = "res"
     load_config(_write(tmp_path, config), SCHEMA)
+
+
+def test_family_wise_rsa_criterion_refuses_sequential_stopping(tmp_path):
+    config = _minimal()
+    config["rsa"] = {"criterion": "maxstat", "stopping": "besag_clifford"}
+    with pytest.raises(ConfigError, match=r"rsa\.criterion 'maxstat' .*rsa\.stopping"):
+        load_config(_write(tmp_path, config), SCHEMA)
+    config["rsa"]["stopping"] = None
+    config["encoding"] = {"correction": "cluster"}
+    loaded = load_config(_write(tmp_path, config), SCHEMA)
+    assert loaded["encoding"]["correction"] == "cluster"
+    assert loaded["rsa"]["criterion"] == "maxstat"
+
+
+def test_partition_pairs_name_configured_models(tmp_path):
+    config = _minimal()
+    config["partition"] = {"pairs": [["alx/conv5", "alex/fc6"]]}
+    with pytest.raises(ConfigError, match=r"partition\.pairs: 'alx/conv5' .*did you mean 'alex'"):
+        load_config(_write(tmp_path, config), SCHEMA)
+    config["partition"] = {"pairs": [["alex", "alex/fc6"]]}  # no layer
+    with pytest.raises(ConfigError, match=r"partition\.pairs\.0\.0"):
+        load_config(_write(tmp_path, config), SCHEMA)
+
+
+def test_partition_pairs_name_layers_of_their_models():
+    config = {"partition": {"pairs": [["alex/conv5", "alex/fc66"]]}}
+    layers = {"alex": ["conv5", "fc6", "fc7"]}
+    with pytest.raises(ConfigError, match=r"'alex/fc66': .*no layer 'fc66'.*did you mean 'fc6'"):
+        check_partition_layers(config, layers)
+    check_partition_layers({"partition": {"pairs": [["alex/conv5", "alex/fc6"]]}}, layers)

@@ -309,3 +309,21 @@ def test_timecourse_on_window_centres(tmp_path):
         ax.lines[0].get_ydata(), gradient["alignment_tau"].sel(band="low_gamma")
     )
     assert ax.get_xlabel() == "window centre (ms)"
+
+
+def test_map_marks_layers_significant_after_the_correction():
+    gradient = make_gradient()
+    fraction = np.random.default_rng(4).uniform(0, 1, gradient["score"].shape)
+    gradient["fraction_significant"] = (("layer", "region", "band", "window"), fraction)
+    gradient.attrs["correction"] = "maxstat"
+    fig = plot_layer_region_map(gradient)
+    for ax, (band, window) in zip(
+        _image_axes(fig), [(b, w) for b in BANDS for w in WINDOWS], strict=True
+    ):
+        cell = gradient["fraction_significant"].sel(band=band, window=window)
+        rows, cols = np.nonzero(cell.transpose("region", "layer").values >= 0.5)
+        triangles = ax.lines[1]
+        np.testing.assert_allclose(triangles.get_xdata(), cols + 0.3)
+        np.testing.assert_allclose(triangles.get_ydata(), rows + 0.25)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any("max-T FWER" in label for label in labels)

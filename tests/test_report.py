@@ -139,7 +139,8 @@ def test_summary_page_is_the_table_with_named_statistics(gradients, tmp_path):
     header = re.findall(r"<th>(.*?)</th>", page)
     assert sorted(header) == sorted(summary.columns)
     # the recommended statistic right after what the row is about
-    assert header[5:9] == [f"region_alignment_rho{s}" for s in ("", "_low", "_high", "_p")]
+    assert header[:6] == ["dataset", "model", "method", "correction", "band", "window"]
+    assert header[6:10] == [f"region_alignment_rho{s}" for s in ("", "_low", "_high", "_p")]
     assert page.count("<tr") == len(summary) + 1
     assert "<code>region_alignment_rho</code>: region-level ρ (recommended)" in page
     assert "<code>alignment_rho</code>: channel-level ρ" in page
@@ -243,3 +244,12 @@ def test_region_table_has_one_row_per_region_layer_band_and_window():
     assert row["r2"] == pytest.approx(np.mean(cell["subject_rho"].values ** 2))
     with pytest.raises(KeyError, match="region-level RSA scores"):
         region_table(scores.drop_vars("r2"))
+
+
+def test_summary_names_the_correction_behind_the_significance(gradients):
+    key = next(iter(gradients))
+    gradients[key].attrs["correction"] = "maxstat"
+    summary = summary_table(gradients)
+    rows = (summary["dataset"] == key[0]) & (summary["model"] == key[1])
+    assert (summary.loc[rows, "correction"] == "maxstat").all()
+    assert (summary.loc[~rows, "correction"] == "fdr").all()  # files without the attribute

@@ -5,8 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +32,8 @@ SMALL = {
     "encoding": {"n_permutations": 200},
     "rsa": {"n_permutations": 1000, "stopping": "besag_clifford"},
     "gradient": {"n_bootstrap": 200, "n_permutations": 200},
+    # the trained network against its random control at the same depth
+    "partition": {"pairs": [[f"{TRAINED}/stage4", f"{CONTROL}/stage4"]], "n_bootstrap": 50},
 }
 
 
@@ -155,6 +159,10 @@ def test_outputs_figures_and_report(run, tmp_path):
     ):
         assert (results / "synthetic" / "alexnet" / "figures" / f"{name}.png").stat().st_size
     assert (results / "synthetic" / "figures" / "single_trials.png").stat().st_size
+    assert (results / "synthetic" / "figures" / "partition.png").stat().st_size
+    partition = xr.open_dataset(results / "synthetic" / "partition.nc")
+    assert list(partition["feature_b"].values) == [f"{CONTROL}/stage4"]
+    assert np.isfinite(partition["unique_a"]).all()
     assert "<th>region_alignment_rho</th>" in (results / "summary.html").read_text()
     report = tmp_path / "report.html"
     _snakemake(run, "--configfile", "small.yaml", "--report", str(report))

@@ -32,8 +32,9 @@ TINY = {
     },
     "models": {"alexnet": {"arch": "alexnet", "weights": None}},
     "extraction": {"reduction": {"method": "srp", "n_components": 256}},
-    "encoding": {"n_permutations": 20},
-    "rsa": {"n_permutations": 100},
+    # the family-wise corrections, so that the executor tests cover their determinism
+    "encoding": {"n_permutations": 20, "correction": "maxstat"},
+    "rsa": {"n_permutations": 100, "criterion": "cluster", "alpha": 0.05},
     "gradient": {"n_bootstrap": 20, "n_permutations": 20},
 }
 # Every artefact up to the summary table; the figures are left to test_workflow.

@@ -19,6 +19,7 @@ import dataclasses
 import difflib
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -177,6 +178,7 @@ def check_config(config: dict, schema: str | os.PathLike, *, source="config", fi
             _check_recordings(f"datasets.{name}.recordings", dataset["recordings"])
         _check_preprocessing(config)
         _check_permutations(config)
+        _check_partition(config)
     except (ValueError, OSError) as err:
         raise ConfigError(f"{source}: {err}") from err
     return config
@@ -297,7 +299,8 @@ def _schedules(key: str, recordings: dict):
 
 
 def _check_permutations(config: dict) -> None:
-    """Permutation tests must run, and should be able to reach their alpha.
+    """Permutation tests must run, and should be able to reach their alpha; a family-wise
+    RSA criterion cannot stop pairs early.
 
     ``n_permutations: 0`` skips a test, so every p-value and the pair-level
     alignment statistics would be NaN: refused. Fewer permutations than the
@@ -311,6 +314,11 @@ def _check_permutations(config: dict) -> None:
         checks.append(("encoding", "n_permutations", "fdr_alpha"))
     if "rsa" in methods:
         checks.append(("rsa", "n_permutations", "alpha"))
+    if config["rsa"]["criterion"] in ("maxstat", "cluster") and config["rsa"]["stopping"]:
+        raise ValueError(
+            f"rsa.criterion {config['rsa']['criterion']!r} needs every permutation of every "
+            "pair: set rsa.stopping to null"
+        )
     for section, count, level in checks:
         n, alpha = config[section][count], config[section][level]
         needed = int(np.ceil(1 / alpha)) - 1
@@ -326,6 +334,50 @@ def _check_permutations(config: dict) -> None:
                 "statistics will be NaN; use at least %d",
                 section, count, n, n, section, level, alpha, needed,
             )  # fmt: skip
+
+
+def check_partition_layers(
+    config: dict, layers: dict[str, Iterable[str]], source: str = "config"
+) -> None:
+    """Every feature set of ``partition.pairs`` names a layer of its model.
+
+    Parameters
+    ----------
+    config : dict
+        The loaded config.
+    layers : dict
+        Model name to its layer names (from :func:`brainnet.models.check_model`),
+        known before any job runs.
+    source : str
+        How the message names the config file.
+
+    Raises
+    ------
+    ConfigError
+        Naming the pair's entry, the model's layers and the closest one.
+    """
+    for pair in config["partition"]["pairs"]:
+        for name in pair:
+            model, _, layer = name.partition("/")
+            known = list(layers.get(model, ()))
+            if layer not in known:
+                raise ConfigError(
+                    f"{source}: partition.pairs: {name!r}: model {model!r} has no layer "
+                    f"{layer!r}; its layers are {known}" + _closest(layer, known)
+                )
+
+
+def _check_partition(config: dict) -> None:
+    """Every feature set of ``partition.pairs`` names a configured model."""
+    for pair in config["partition"]["pairs"]:
+        for name in pair:
+            model = name.partition("/")[0]
+            if model not in config["models"]:
+                raise ValueError(
+                    f"partition.pairs: {name!r} names the unknown model {model!r}; the "
+                    f"configured models are {sorted(config['models'])}"
+                    + _closest(model, config["models"])
+                )
 
 
 def _schema_message(err, source) -> str:
@@ -439,6 +491,25 @@ def dataset_models(config: dict, dataset: str) -> list[str]:
     return list(config["datasets"][dataset].get("models") or config["models"])
 
 
+def dataset_partition_pairs(config: dict, dataset: str) -> list[list[str]]:
+    """The ``partition.pairs`` that apply to ``dataset``: both models analysed there, and
+    responses to encode (not precomputed RDMs)."""
+    if "encoding" not in analyses(config["datasets"][dataset]):
+        return []
+    models = set(dataset_models(config, dataset))
+    return [
+        list(pair)
+        for pair in config["partition"]["pairs"]
+        if all(name.partition("/")[0] in models for name in pair)
+    ]
+
+
+def partition_models(config: dict, dataset: str) -> list[str]:
+    """The models whose activations ``dataset``'s variance partitioning reads, in pair order."""
+    pairs = dataset_partition_pairs(config, dataset)
+    return list(dict.fromkeys(name.partition("/")[0] for pair in pairs for name in pair))
+
+
 def targets(config: dict) -> list[str]:
     """Every final output of a run, relative to the working directory."""
     root = config["results_dir"]
@@ -463,6 +534,8 @@ def targets(config: dict) -> list[str]:
                 if method != "rsa_region"  # one score per region: no contacts to place
             ]
         out.append(f"{root}/{name}/figures/model_comparison.png")
+        if dataset_partition_pairs(config, name):
+            out.append(f"{root}/{name}/figures/partition.png")
         if dataset["recordings"]["format"] == "synthetic":
             out.append(f"{root}/{name}/figures/single_trials.png")
             for model in models:

@@ -36,16 +36,13 @@ __all__ = [
 
 #: Fixed leading columns of the summary; ``best_layer_<region>`` columns and,
 #: with ground truth, ``n_recovered`` and ``n_planted`` follow.
+_CELL_COLUMNS = ("band", "window", "fmin", "fmax", "tmin", "tmax")
 SUMMARY_COLUMNS = (
     "dataset",
     "model",
     "method",
-    "band",
-    "window",
-    "fmin",
-    "fmax",
-    "tmin",
-    "tmax",
+    "correction",
+    *_CELL_COLUMNS,
     "alignment_tau",
     "alignment_tau_low",
     "alignment_tau_high",
@@ -61,7 +58,7 @@ SUMMARY_COLUMNS = (
     "n_pairs",
     "n_preferred",
 )
-_STATISTICS = SUMMARY_COLUMNS[9:]
+_STATISTICS = SUMMARY_COLUMNS[SUMMARY_COLUMNS.index("alignment_tau") :]
 
 #: Columns of :func:`region_table`, after ``region``, ``region_rank``, ``layer``,
 #: ``layer_index``, ``band`` and ``window``.
@@ -106,6 +103,13 @@ def summary_table(
         ``dataset``, ``model``, ``method``
             The key of the gradient (``method`` is ``encoding``, ``rsa``
             (channel level) or ``rsa_region`` (region level)).
+        ``correction``
+            What the scoring stage's ``significant`` controls, which the
+            gradient's significant pairs and preferred layers rest on:
+            ``fdr`` (Benjamini-Hochberg), ``maxstat`` or ``cluster`` (the
+            family-wise error over each channel's band x window grid, see
+            :mod:`brainnet.correction`), or ``p`` (RSA: uncorrected
+            ``p <= alpha``).
         ``band``, ``window``
             Frequency band and time window labels.
         ``fmin``, ``fmax``
@@ -280,7 +284,7 @@ def write_summary_page(summary: pd.DataFrame, path: str | os.PathLike) -> Path:
     path = Path(path)
     # what a row is about, then the recommended statistic and the regions' best layers
     # in view; the other statistics and the band and window edges to the right
-    leading = ["dataset", "model", "method", "band", "window"]
+    leading = ["dataset", "model", "method", "correction", "band", "window"]
     leading += [c for c in summary.columns if c.startswith(RECOMMENDED)]
     leading += [c for c in summary.columns if c.startswith(("n_recovered", "n_planted"))]
     leading += [c for c in summary.columns if c.startswith("best_layer_")]
@@ -336,7 +340,8 @@ def _rows(gradient, names, regions, truth, *, with_truth):
     for band in gradient["band"].values:
         for window in gradient["window"].values:
             cell = gradient.sel(band=band, window=window)
-            row = {**names, "band": str(band), "window": str(window)}
+            row = {**names, "correction": _correction(gradient)}
+            row.update(band=str(band), window=str(window))
             for coord in ("fmin", "fmax", "tmin", "tmax"):
                 row[coord] = float(cell[coord]) if coord in cell.coords else np.nan
             for name in _STATISTICS:
@@ -352,6 +357,11 @@ def _rows(gradient, names, regions, truth, *, with_truth):
                 row.update(_recovery(found, truth, layers, position))
             rows.append(row)
     return rows
+
+
+def _correction(gradient) -> str:
+    """The correction behind the gradient's significance (``fdr`` for older files)."""
+    return str(gradient.attrs.get("correction", "fdr"))
 
 
 def _region_cells(cell, layers, position):
@@ -404,7 +414,7 @@ COMPARISON_COLUMNS = (
     "method",
     "model_a",
     "model_b",
-    *SUMMARY_COLUMNS[3:9],  # band, window and their edges
+    *_CELL_COLUMNS,  # band, window and their edges
     "region",
     "statistic",
     "value_a",

@@ -1,5 +1,12 @@
 # Helpers shared by the rule files: which files a dataset's rules need.
-from brainnet.config import ICEEG_FORMATS, RDM_FORMATS, analyses, dataset_models
+from brainnet.config import (
+    ICEEG_FORMATS,
+    RDM_FORMATS,
+    analyses,
+    dataset_models,
+    dataset_partition_pairs,
+    partition_models,
+)
 from brainnet.datasets import subjects
 from brainnet.gradient import model_pairs
 

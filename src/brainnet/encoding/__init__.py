@@ -28,14 +28,25 @@ Modules, one concept each:
 - :mod:`~brainnet.encoding.pls`: partial least squares;
 - :mod:`~brainnet.encoding.pearson`: the held-out score, r per fold averaged, and why;
 - :mod:`~brainnet.encoding.ceiling`: noise ceilings above a reliability floor;
-- :mod:`~brainnet.encoding.memory`: working-memory budgets and blocks.
+- :mod:`~brainnet.encoding.memory`: working-memory budgets and blocks;
+- :mod:`~brainnet.encoding.partition`: unique and shared variance of two feature
+  sets by banded ridge (himalaya), :func:`partition_variance`.
 """
 
 from __future__ import annotations
 
 from brainnet.encoding.alphas import DEFAULT_ALPHAS
 from brainnet.encoding.ceiling import noise_ceiling
+from brainnet.encoding.partition import PARTITION_NAMES, partition_pairs, partition_variance
 from brainnet.encoding.ridge import fit_predict_ridge
 from brainnet.encoding.stage import fit_encoding
 
-__all__ = ["DEFAULT_ALPHAS", "fit_encoding", "fit_predict_ridge", "noise_ceiling"]
+__all__ = [
+    "DEFAULT_ALPHAS",
+    "PARTITION_NAMES",
+    "fit_encoding",
+    "fit_predict_ridge",
+    "noise_ceiling",
+    "partition_pairs",
+    "partition_variance",
+]

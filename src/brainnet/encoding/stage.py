@@ -18,6 +18,7 @@ import xarray as xr
 from scipy import stats
 from tqdm.auto import tqdm
 
+from brainnet.correction import FAMILY_CORRECTIONS, check_correction, family_p
 from brainnet.encoding.alphas import _edge_shares, _fold_median, _warn_grid_edges
 from brainnet.encoding.ceiling import (
     DEFAULT_MIN_RELIABILITY,
@@ -44,6 +45,7 @@ def fit_encoding(
     n_permutations: int = 1000,
     seed: int = 0,
     fdr_alpha: float = 0.05,
+    correction: str = "fdr",
     pls_components: int = 25,
     refit_alpha: bool = False,
     tail: str | None = "gpd",
@@ -90,7 +92,15 @@ def fit_encoding(
     seed : int
         Seed of the fold assignment and of the permutations.
     fdr_alpha : float
-        False discovery rate at which ``significant`` is set.
+        Level of the correction at which ``significant`` is set: the false
+        discovery rate, or the family-wise error rate of ``correction``.
+    correction : ``"fdr"`` | ``"maxstat"`` | ``"cluster"``
+        What ``significant`` controls. ``"fdr"`` (default): Benjamini-Hochberg
+        over all layers, channels, bands and windows. ``"maxstat"`` (Westfall-
+        Young max-T) or ``"cluster"`` (cluster-based permutation over adjacent
+        bands and windows): the family-wise error rate over each channel's
+        band x window grid, per layer, from the same permutation null (see
+        :mod:`brainnet.correction`); adds ``p_fwer``. Needs permutations.
     pls_components : int
         Number of PLS components (capped by the features and training stimuli
         of each layer).
@@ -137,9 +147,14 @@ def fit_encoding(
             or the tail fit's where ``p_tail``.
         ``p_tail``
             Whether ``p`` comes from the tail fit (see ``tail``).
-        ``p_fdr``, ``significant``
+        ``p_fdr``
             Benjamini-Hochberg adjusted p over all layers, channels, bands and
-            windows, and ``p_fdr <= fdr_alpha``.
+            windows.
+        ``p_fwer``
+            Only with ``correction`` ``"maxstat"`` or ``"cluster"``: the
+            family-wise corrected p over the channel's band x window grid.
+        ``significant``
+            ``p_fdr <= fdr_alpha``, or ``p_fwer <= fdr_alpha``.
         ``alpha``
             Ridge penalty: geometric median over folds of the per-fold choice
             (a grid value when ``n_folds`` is odd); NaN for PLS.
@@ -194,6 +209,9 @@ def fit_encoding(
             estimator, n_folds, groups, alphas, n_permutations, fdr_alpha, pls_components
         )
         _check_tail(tail)
+        check_correction(correction, "encoding.correction")
+        if correction in FAMILY_CORRECTIONS and n_permutations == 0:
+            raise ValueError(f"encoding.correction {correction!r} needs n_permutations > 0")
         _check_min_reliability(min_reliability)
         layers = layer_names(activations)
         aligned = align_responses(activations, responses)
@@ -210,7 +228,7 @@ def fit_encoding(
             n_permutations,
         )
 
-        r, p, p_tail, alpha = _score_layers(
+        r, p, p_tail, p_fwer, alpha = _score_layers(
             activations,
             layers,
             targets,
@@ -221,9 +239,17 @@ def fit_encoding(
             refit_alpha=refit_alpha,
             pls_components=pls_components,
             tail=tail,
+            correction=(correction, template.shape),
         )
         scores = _assemble(
-            template, layers, r=r, p=p, p_tail=p_tail, alpha=alpha, fdr_alpha=fdr_alpha
+            template,
+            layers,
+            r=r,
+            p=p,
+            p_tail=p_tail,
+            p_fwer=p_fwer if correction in FAMILY_CORRECTIONS else None,
+            alpha=alpha,
+            fdr_alpha=fdr_alpha,
         )
         _add_ceiling(scores, aligned, template, min_reliability)
         if "responsive" in aligned.data_vars:
@@ -237,6 +263,7 @@ def fit_encoding(
             "n_permutations": n_permutations,
             "seed": seed,
             "fdr_alpha": fdr_alpha,
+            "correction": correction,
             "pls_components": pls_components if estimator == "pls" else None,
             "refit_alpha": refit_alpha,
             "tail": tail,
@@ -259,11 +286,17 @@ def _score_layers(
     refit_alpha: bool,
     pls_components: int,
     tail: str | None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """r, p, whether p is from the tail fit, and the reported ridge penalty, each
-    ``(n_layers, n_targets)``; p is NaN without permutations, the penalty NaN for
-    PLS. Penalties on an edge of the grid are reported once, for all layers."""
-    r, p, alpha = np.full((3, len(layers), targets.shape[1]), np.nan)
+    correction: tuple[str, tuple[int, ...]],
+) -> tuple[np.ndarray, ...]:
+    """r, p, whether p is from the tail fit, the family-wise corrected p and the
+    reported ridge penalty, each ``(n_layers, n_targets)``; p is NaN without
+    permutations, the corrected p NaN unless ``correction`` (its name and the
+    ``(channel, band, window)`` shape of the targets) asks for one, the penalty
+    NaN for PLS. Penalties on an edge of the grid are reported once, for all
+    layers. Each layer's null is reduced to its corrected p before the next
+    layer's is computed."""
+    r, p, p_fwer, alpha = np.full((4, len(layers), targets.shape[1]), np.nan)
+    method, grid = correction
     p_tail = np.zeros(r.shape, dtype=bool)
     edges = {}
     show = logger.isEnabledFor(logging.INFO)
@@ -282,15 +315,18 @@ def _score_layers(
             p[i] = _p_values(r_all)
             if tail == "gpd":
                 p[i], p_tail[i] = _tail_p_values(r_all, p[i])
+            if method in FAMILY_CORRECTIONS:
+                p_fwer[i] = family_p(r_all.reshape(-1, *grid), method).reshape(-1)
         logger.debug("layer %s: median r = %.3f", name, np.median(r[i]))
     _warn_grid_edges(edges)
-    return r, p, p_tail, alpha
+    return r, p, p_tail, p_fwer, alpha
 
 
 def _assemble(
-    template: xr.DataArray, layers: list[str], *, r, p, p_tail, alpha, fdr_alpha
+    template: xr.DataArray, layers: list[str], *, r, p, p_tail, p_fwer, alpha, fdr_alpha
 ) -> xr.Dataset:
-    """Scores over (layer, channel, band, window) with FDR over all of them."""
+    """Scores over (layer, channel, band, window) with FDR over all of them, and the
+    family-wise corrected p unless it is None (``significant`` then follows it)."""
     p_fdr = np.full_like(p, np.nan)
     tested = ~np.isnan(p)
     if tested.any():
@@ -305,6 +341,8 @@ def _assemble(
         "significant": p_fdr <= fdr_alpha,
         "alpha": alpha,
     }
+    if p_fwer is not None:
+        data.update(p_fwer=p_fwer, significant=p_fwer <= fdr_alpha)
     scores = xr.Dataset(
         {name: (dims, values.reshape(shape)) for name, values in data.items()},
         coords=template.coords,
@@ -318,6 +356,7 @@ def _describe(scores: xr.Dataset) -> None:
         "p": "permutation p-value, (1 + #{r_null >= r}) / (1 + n_permutations), or tail fit",
         "p_tail": "p from a generalised Pareto fit of the permutation null's tail",
         "p_fdr": "Benjamini-Hochberg adjusted p over layers, channels, bands, windows",
+        "p_fwer": "family-wise corrected p over the channel's band x window grid",
         "significant": "p_fdr <= fdr_alpha",
         "alpha": "ridge penalty, geometric median over folds of the per-fold choice",
         "reliability": "Spearman-Brown corrected split-half reliability, 2 r_sh / (1 + r_sh)",
@@ -325,8 +364,11 @@ def _describe(scores: xr.Dataset) -> None:
         "noise_ceiling_reason": "ok, or why noise_ceiling is NaN",
         "r_ceiled": "r / sqrt(noise_ceiling), r corrected for attenuation by noise",
     }
+    if "p_fwer" in scores:
+        descriptions["significant"] = "p_fwer <= fdr_alpha"
     for name, text in descriptions.items():
-        scores[name].attrs["long_name"] = text
+        if name in scores:
+            scores[name].attrs["long_name"] = text
 
 
 @contextmanager

@@ -328,6 +328,8 @@ def _attributes(scores, *, method, score_name, model, dataset, **settings):
         "method": method,
         "score": score_name,
         "score_label": SCORE_LABELS[score_name],
+        # what the stage's ``significant`` controls (RSA names it its criterion)
+        "correction": str(scores.attrs.get("correction", scores.attrs.get("criterion", "fdr"))),
         **settings,
     }
     for key, value in (("model", model), ("dataset", dataset)):

@@ -14,7 +14,9 @@ from :mod:`brainnet.plots.results`:
 * :mod:`~brainnet.plots.recovery`: recovered against planted layers.
 
 :mod:`~brainnet.plots.layers` draws the layer-by-layer RDM similarity of a
-model (``layer_similarity.nc``): which of its layers RSA can tell apart.
+model (``layer_similarity.nc``): which of its layers RSA can tell apart;
+:mod:`~brainnet.plots.partition` the unique and shared variance of pairs of
+feature sets per region (``partition.nc``).
 
 Their shared parts: :mod:`~brainnet.plots.figure` (style, size, rendering and
 saving), :mod:`~brainnet.plots.panels` (marks, axes, labels) and
@@ -26,6 +28,7 @@ imported on its own.
 
 from brainnet.plots import results
 from brainnet.plots.layers import plot_layer_similarity
+from brainnet.plots.partition import plot_partition
 from brainnet.plots.results import *  # noqa: F403 (the figures of gradient.nc)
 
-__all__ = [*results.__all__, "plot_layer_similarity"]
+__all__ = [*results.__all__, "plot_layer_similarity", "plot_partition"]

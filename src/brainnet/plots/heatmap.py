@@ -17,6 +17,16 @@ from brainnet.plots.panels import _label_grid, _marker, _title
 from brainnet.plots.selection import _require, _select
 
 _SURE_FRAME = {"ec": "black", "lw": 1.4}
+#: How the legend names the correction behind the channels' significance.
+_CORRECTIONS = {
+    "fdr": "FDR",
+    "maxstat": "max-T FWER over bands x windows",
+    "cluster": "cluster FWER over bands x windows",
+    "p": "uncorrected p",
+}
+# a white triangle with a black edge reads on red and blue cells alike
+_SIGNIFICANT = {"marker": "^", "ms": 3.4, "mfc": "white", "mec": "black", "mew": 0.6}
+_MOST = 0.5  # share of a region's channels that makes a cell 'mostly significant'
 _UNSURE_FRAME = {"ec": "0.4", "lw": 1.0, "ls": (0, (2, 1.5))}
 
 
@@ -40,7 +50,12 @@ def plot_layer_region_map(
     significant match), dashed where that cell's interval includes 0; a bar
     under a cell marks a layer tied to the preferred one (not told apart
     from it). Region-level RSA adds each region's noise ceiling (lower to
-    upper bound) right of its row.
+    upper bound) right of its row. Where the gradient has
+    ``fraction_significant``, a triangle in a cell's upper right corner marks
+    a layer significant, after the scoring stage's correction (the
+    gradient's ``correction`` attribute: FDR, or the family-wise max-T or
+    cluster correction over each channel's bands and windows), for at least
+    half of the region's channels (for region-level RSA: for the region).
 
     Parameters
     ----------
@@ -68,6 +83,12 @@ def _draw_map(gradient):
     column = {int(i): pos for pos, i in enumerate(gradient["layer_index"].values)}
     above = gradient["score_low"].transpose("band", "window", "region", "layer").to_numpy() > 0
     preferred = gradient["preferred_layer"].transpose("band", "window", "region").to_numpy()
+    mostly = (
+        gradient["fraction_significant"].transpose("band", "window", "region", "layer").to_numpy()
+        >= _MOST
+        if "fraction_significant" in gradient
+        else None
+    )
     tied = (
         gradient["tied"].transpose("band", "window", "region", "layer").to_numpy()
         if "tied" in gradient
@@ -86,6 +107,9 @@ def _draw_map(gradient):
         )
         rows, cols = np.nonzero(above[i, j])
         ax.plot(cols, rows, ls="", marker="o", ms=2.5, mfc="black", mec="white", mew=0.4)
+        if mostly is not None:
+            rows, cols = np.nonzero(mostly[i, j])
+            ax.plot(cols + 0.3, rows + 0.25, ls="", **_SIGNIFICANT)
         for row, best in enumerate(preferred[i, j]):
             if np.isfinite(best):
                 col = column[int(best)]
@@ -119,6 +143,12 @@ def _draw_map(gradient):
         Rectangle((0, 0), 1, 1, fill=False, label="... whose CI includes 0", **_UNSURE_FRAME),
         Line2D([], [], color="black", lw=1.8, label="layer tied to the preferred one"),
     ]
+    if mostly is not None:
+        name = gradient.attrs.get("correction", "fdr")
+        correction = _CORRECTIONS.get(name, name)
+        handles.append(
+            _marker(f"layer significant for >= half the channels ({correction})", **_SIGNIFICANT)
+        )
     if ceiling is not None:
         handles.append(_marker("right: noise ceiling, lower-upper", marker="", color="none"))
     # One legend row needs about 7.5 inches; narrower maps stack the entries.

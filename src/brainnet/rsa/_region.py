@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from brainnet.correction import FAMILY_CORRECTIONS, family_p
 from brainnet.rsa._engine import _Test
+from brainnet.rsa._family import _null
 from brainnet.rsa._inputs import _region_table, _target_coords
 from brainnet.rsa._scoring import _decide, _describe
 from brainnet.rsa.ceiling import noise_ceiling
@@ -97,7 +99,9 @@ def _region_dataset(
 
     With patterns and ``n_bootstrap``, each subject's similarities are also
     resampled over its contacts where the region has a significant match
-    (:func:`_contact_bootstrap`).
+    (:func:`_contact_bootstrap`). With a family-wise ``criterion`` the regions'
+    null statistics of every cell are kept, ``(1 + n_permutations) x layer x region
+    x band x window`` floats, for ``p_fwer`` over each region's band x window grid.
     """
     n_bands, n_windows = response.sizes["band"], response.sizes["window"]
     shape = (len(test.model32), len(units.regions), n_bands, n_windows)
@@ -109,6 +113,8 @@ def _region_dataset(
         "n_subjects": np.zeros(shape[1:], dtype=np.int64),
         "n_channels": np.zeros(shape[1:], dtype=np.int64),
     }
+    if criterion in FAMILY_CORRECTIONS and test.n_permutations:
+        out["null"] = np.full((1 + test.n_permutations, *shape), np.nan)
     for name in _CEILINGS:
         out[f"{name}_lower"] = np.full(shape[1:], np.nan)
         out[f"{name}_upper"] = np.full(shape[1:], np.nan)
@@ -120,7 +126,10 @@ def _region_dataset(
             out["net2brain_noise_ceiling_lower"][None],
         )
     )
-    out["significant"] = _decide(out["p"], criterion, alpha)
+    if "null" in out:
+        null = out.pop("null")
+        out["p_fwer"] = np.stack([family_p(null[:, i], criterion) for i in range(shape[0])])
+    out["significant"] = _decide(out, criterion, alpha)
     if units.patterns and n_bootstrap:
         out["subject_rho_bootstrap"] = _contact_bootstrap(
             test, units, out["significant"], n_bootstrap, np.random.default_rng([seed, 1])
@@ -208,6 +217,11 @@ def _score_cell(test: _Test, units: _Units, k: int, cell: tuple[int, int], out: 
         state = test.run(brain32[keep], norm[keep], weights=weights)
         out["p"][:, present, b, w] = test.pvalues(state)
         out["n_permutations"][:, present, b, w] = state.used
+    if "null" in out:
+        brain = brain32[keep].astype(np.float64)
+        out["null"][0, :, :, b, w][:, present] = out["rho"][:, present, b, w]
+        for i in range(len(test.model32)):
+            out["null"][1:, i, :, b, w][:, present] = _null(test, i, brain, norm[keep]) @ weights
 
 
 def _assemble(out, units, response, layers, criterion, alpha) -> xr.Dataset:
@@ -220,7 +234,7 @@ def _assemble(out, units, response, layers, criterion, alpha) -> xr.Dataset:
         subject=("subject", units.subjects),
     )
     region_dims = ("region", "band", "window")
-    dims = {name: _REGION_DIMS for name in ("rho", "p", "significant", "n_permutations")}
+    dims = {name: _REGION_DIMS for name in ("rho", "p", "p_fwer", "significant", "n_permutations")}
     dims.update({name: _REGION_DIMS for name in ("r2", "r2_sem", "r2_p", "r2_percent")})
     dims["subject_rho"] = ("layer", "region", "subject", "band", "window")
     dims["subject_rho_bootstrap"] = ("bootstrap", *dims["subject_rho"])

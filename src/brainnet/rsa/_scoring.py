@@ -79,22 +79,27 @@ def _channel_scores(
 def _channel_dataset(out, response, layers, tested, criterion, alpha) -> xr.Dataset:
     coords = _target_coords(response, ("channel", "band", "window"))
     coords.update(layer=("layer", list(layers)), layer_index=("layer", np.arange(len(layers))))
-    ds = xr.Dataset(
-        {
-            "rho": (_SCORE_DIMS, out["rho"]),
-            "p": (_SCORE_DIMS, out["p"]),
-            "significant": (_SCORE_DIMS, _decide(out["p"], criterion, alpha)),
-            "n_permutations": (_SCORE_DIMS, out["n_permutations"]),
-            "responsive": (("channel", "band", "window"), tested),
-        },
-        coords=coords,
-    )
+    data = {
+        "rho": (_SCORE_DIMS, out["rho"]),
+        "p": (_SCORE_DIMS, out["p"]),
+        "significant": (_SCORE_DIMS, _decide(out, criterion, alpha)),
+        "n_permutations": (_SCORE_DIMS, out["n_permutations"]),
+        "responsive": (("channel", "band", "window"), tested),
+    }
+    if "p_fwer" in out:
+        data["p_fwer"] = (_SCORE_DIMS, out["p_fwer"])
+    ds = xr.Dataset(data, coords=coords)
     _describe(ds, criterion, alpha)
     return ds
 
 
-def _decide(p: np.ndarray, criterion: str, alpha: float) -> np.ndarray:
-    """Significance with one family per band and window (the last two axes)."""
+def _decide(scores: dict, criterion: str, alpha: float) -> np.ndarray:
+    """Significance: ``p_fwer <= alpha`` where the scores carry the family-wise p, else
+    by ``criterion`` with one family per band and window (the last two axes)."""
+    if "p_fwer" in scores:
+        with np.errstate(invalid="ignore"):
+            return scores["p_fwer"] <= alpha
+    p = scores["p"]
     out = np.zeros(p.shape, dtype=bool)
     for b, w in np.ndindex(*p.shape[2:]):
         out[:, :, b, w] = _significant(p[:, :, b, w], criterion, alpha)
@@ -102,12 +107,16 @@ def _decide(p: np.ndarray, criterion: str, alpha: float) -> np.ndarray:
 
 
 def _describe(ds: xr.Dataset, criterion: str, alpha: float) -> None:
-    rule = f"p <= {alpha}" if criterion == "p" else f"Benjamini-Hochberg FDR <= {alpha}"
+    rule = {
+        "p": f"p <= {alpha}, one family per band and window",
+        "fdr": f"Benjamini-Hochberg FDR <= {alpha}, one family per band and window",
+    }.get(criterion, f"p_fwer <= {alpha}")
     descriptions = {
         "rho": "similarity of the layer RDM with the brain RDM (method attribute)",
         "p": "stimulus-label permutation p, (1 + #{null >= rho}) / (1 + n_permutations); "
         "h / n_permutations for pairs stopped early (Besag-Clifford)",
-        "significant": f"{rule}, one family per band and window",
+        "significant": rule,
+        "p_fwer": f"family-wise corrected p ({criterion}) over the band x window grid",
         "n_permutations": "permutations used for this pair",
         "responsive": "channel tested for this band and window",
         "subject_rho": "similarity of the layer RDM with the subject's region RDM "

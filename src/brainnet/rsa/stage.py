@@ -12,11 +12,13 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from brainnet.correction import FAMILY_CORRECTIONS
 from brainnet.join import align_responses, layer_names
 from brainnet.log import logger, set_log_level
 from brainnet.responses import RESPONSE_DIMS
 from brainnet.rsa._checks import _check_choice
 from brainnet.rsa._engine import _Test
+from brainnet.rsa._family import _family_scores
 from brainnet.rsa._inputs import (
     _align_brain_rdms,
     _broadband,
@@ -99,7 +101,13 @@ def rsa_scores(
         (``p`` NaN).
     stopping, h, criterion, alpha
         See :func:`permutation_test`. The FDR family is every tested pair of
-        one band and window.
+        one band and window. Two more criteria correct over each channel's
+        (or region's) band x window grid, per layer, from the same
+        permutations (see :mod:`brainnet.correction`): ``"maxstat"``
+        (Westfall-Young max-T) and ``"cluster"`` (cluster-based permutation
+        over adjacent bands and windows), significant where the family-wise
+        p ``p_fwer <= alpha``. They need every permutation of every pair, so
+        not ``stopping``.
     responsive_only : bool
         Test only the channels flagged ``responsive`` for a band and window
         (the others get ``rho`` but ``p`` NaN and are never significant) and
@@ -169,7 +177,7 @@ def rsa_scores(
         stopping,
     )
     if level == "channel":
-        out = _channel_scores(test, values, tested, chunk, scalar=True)
+        out = _score_channels(test, values, tested, chunk, True, criterion)
         ds = _channel_dataset(out, response, layers, tested, criterion, alpha)
     else:
         ds = _region_dataset(
@@ -248,7 +256,7 @@ def rsa_precomputed(
     template = _broadband(rdm)
     if level == "channel":
         tested = np.ones(template.shape[1:], dtype=bool)
-        out = _channel_scores(test, vectors.T[:, :, None, None], tested, chunk, scalar=False)
+        out = _score_channels(test, vectors.T[:, :, None, None], tested, chunk, False, criterion)
         ds = _channel_dataset(out, template, layers, tested, criterion, alpha)
     else:
         units = _precomputed_units(vectors, rdm)
@@ -280,7 +288,13 @@ def _check_stage_settings(arguments: dict) -> dict:
         raise ValueError(f"n_permutations must be an integer >= 0, got {n_permutations!r}")
     if int(chunk) != chunk or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
-    h = _check_test_settings(stopping, h, criterion, alpha, n_permutations)
+    family = criterion in FAMILY_CORRECTIONS
+    if family and stopping is not None:
+        raise ValueError(
+            f"rsa.criterion {criterion!r} needs every permutation of every pair: "
+            "set rsa.stopping to null"
+        )
+    h = _check_test_settings(stopping, h, "p" if family else criterion, alpha, n_permutations)
     return {
         "level": level,
         "metric": metric,
@@ -292,6 +306,13 @@ def _check_stage_settings(arguments: dict) -> dict:
         "criterion": criterion,
         "alpha": alpha,
     }
+
+
+def _score_channels(test, values, tested, chunk, scalar, criterion) -> dict:
+    """Channel-level scores, with the family-wise corrected p where ``criterion`` asks."""
+    if criterion in FAMILY_CORRECTIONS and test.n_permutations:
+        return _family_scores(test, values, tested, chunk, scalar, criterion)
+    return _channel_scores(test, values, tested, chunk, scalar=scalar)
 
 
 def _stage_test(activations, layers, n_stimuli: int, settings: dict, seed: int) -> _Test:
