@@ -1,0 +1,315 @@
+"""The CKA stages: every layer against every region's patterns, or precomputed RDMs.
+
+:func:`cka_scores` compares each layer with each subject's multi-contact
+response pattern in each region, per band and window (the patterns of
+region-level RSA, :func:`brainnet.rsa.region_patterns`); :func:`cka_precomputed`
+with the Gram matrix of each precomputed brain RDM. A region's score is the
+mean over its subjects of their CKAs (a subject's several RDMs of one region
+averaged first), tested by relabelling the stimuli
+(:mod:`brainnet.cka.permutation`); the Dataset has the layout of
+region-level RSA, so that the gradient, figures and summary treat it alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from brainnet.cka.permutation import permutation_counts
+from brainnet.cka.score import ESTIMATORS, check_estimator, gram_matrix, rdm_gram, unit_grams
+from brainnet.join import align_responses, layer_names
+from brainnet.log import logger, set_log_level
+from brainnet.responses import RESPONSE_DIMS
+from brainnet.rsa import FEATURE_SCALINGS, make_permutations, region_patterns
+
+# The brain side is region-level RSA's: the same alignment, flags and region order.
+from brainnet.rsa._inputs import (
+    _align_brain_rdms,
+    _broadband,
+    _check_finite,
+    _provenance,
+    _region_table,
+    _target_coords,
+    _tested_mask,
+)
+from brainnet.rsa._scoring import _decide
+from brainnet.rsa.permutation import _check_test_settings
+from brainnet.rsa.rdm import _standardised
+
+_DIMS = ("layer", "region", "band", "window")
+_DESCRIPTIONS = {
+    "cka": "mean over subjects of the CKA of the layer with the subject's region pattern",
+    "p": "stimulus-label permutation p, (1 + #{null >= cka}) / (1 + n_permutations)",
+    "n_permutations": "permutations used for this pair",
+    "subject_cka": "CKA of the layer with the subject's region pattern (mean over its RDMs)",
+    "n_subjects": "subjects with a pattern for this region",
+    "n_channels": "channels behind the region's patterns",
+}
+
+
+def cka_scores(
+    activations: xr.Dataset,
+    responses: xr.Dataset,
+    *,
+    estimator: str = "unbiased",
+    feature_scaling: str = "standard",
+    n_permutations: int = 1000,
+    criterion: str = "fdr",
+    alpha: float = 0.05,
+    responsive_only: bool = True,
+    seed: int = 0,
+    verbose: bool | str | int | None = None,
+) -> xr.Dataset:
+    """Linear CKA between every layer and every region's response patterns.
+
+    Parameters
+    ----------
+    activations : xarray.Dataset
+        One variable per layer, dims ``(stimulus, feature_<layer>)``,
+        coordinate ``stimulus_id``; attribute ``layers`` gives the order.
+    responses : xarray.Dataset
+        ``response (stimulus, channel, band, window)`` with ``stimulus_id``
+        and the channel coordinates ``subject``, ``region``, ``region_rank``;
+        optional ``responsive (channel, band, window)``. Joined to the
+        activations on ``stimulus_id`` (a mismatch raises ``ValueError``
+        naming the ids). Per subject, region, band and window the pattern is
+        the subject's responsive channels of the region, each z-scored over
+        stimuli: an sEEG subject's contacts, or the channels of an array.
+    estimator : ``"unbiased"`` | ``"linear"``
+        The HSIC estimator (:mod:`brainnet.cka.score`): unbiased CKA (Song
+        et al. 2012; Kornblith et al. 2019), centred on 0 without a match, or
+        the biased linear CKA.
+    feature_scaling : ``"standard"`` | ``"none"``
+        ``"standard"`` z-scores every feature of a layer over stimuli before
+        its Gram matrix, as RSA does (see :func:`brainnet.rsa.rsa_scores`);
+        ``"none"`` keeps the activations as they are (Kornblith et al. 2019).
+    n_permutations : int
+        Stimulus-label permutations (seeded by ``seed``, the same for every
+        test); 0 gives scores only (``p`` NaN).
+    criterion : ``"p"`` | ``"fdr"``
+        ``"fdr"``: Benjamini-Hochberg at level ``alpha`` over the layers and
+        regions of one band and window; ``"p"``: ``p <= alpha``.
+    alpha : float
+        Threshold of the criterion.
+    responsive_only : bool
+        Build patterns from the channels flagged ``responsive`` only.
+    seed : int
+        Seed of the permutations.
+    verbose : bool | str | int | None
+        Logging level (see :func:`brainnet.set_log_level`).
+
+    Returns
+    -------
+    scores : xarray.Dataset
+        Over ``(layer, region, band, window)``: ``cka``, ``p``,
+        ``significant``, ``n_permutations``; ``subject_cka (layer, region,
+        subject, band, window)`` (NaN where a subject has no pattern);
+        ``n_subjects`` and ``n_channels`` over ``(region, band, window)``;
+        ``layer_index`` on ``layer``, ``region_rank`` on ``region``.
+        Attributes hold the settings and the model provenance.
+    """
+    set_log_level(verbose)
+    settings = _check_settings(locals())
+    layers = layer_names(activations)
+    responses = align_responses(activations, responses, ("subject", "region"))
+    response = responses["response"].transpose(*RESPONSE_DIMS)
+    values = np.asarray(response.values, dtype=np.float64)
+    check_estimator(estimator, len(values), "cka_scores")
+    _check_finite(values, response)
+    tested = _tested_mask(responses, response, responsive_only)
+    units = [
+        [(r, s, z.shape[1], gram_matrix(z, f"region {r} subject {s}")) for r, s, z in found]
+        for found in region_patterns(values, tested, response)
+    ]
+    logger.info(
+        "cka (%s): %d layers, %d regions x %d bands x %d windows, %d stimuli, %d permutations",
+        estimator,
+        len(layers),
+        len(_region_table(response)[0]),
+        *values.shape[2:],
+        len(values),
+        n_permutations,
+    )
+    ds = _score(activations, layers, units, response, settings, seed)
+    ds.attrs.update(responsive_only=responsive_only)
+    return ds
+
+
+def cka_precomputed(
+    activations: xr.Dataset,
+    brain_rdms: xr.Dataset,
+    *,
+    estimator: str = "unbiased",
+    feature_scaling: str = "standard",
+    n_permutations: int = 1000,
+    criterion: str = "fdr",
+    alpha: float = 0.05,
+    seed: int = 0,
+    verbose: bool | str | int | None = None,
+) -> xr.Dataset:
+    """Linear CKA between every layer and precomputed brain RDMs (fMRI ROIs, populations).
+
+    Each RDM ``D`` becomes the Gram matrix ``-1/2 H D H`` (double centring,
+    :func:`brainnet.cka.score.rdm_gram`): its dissimilarities are read as
+    squared distances, exact for correlation distances ``1 - r``.
+
+    Parameters
+    ----------
+    activations : xarray.Dataset
+        As for :func:`cka_scores`.
+    brain_rdms : xarray.Dataset
+        ``rdm (channel, stimulus, stimulus_other)`` as
+        :func:`brainnet.rsa.rsa_precomputed` reads it; every channel is one
+        RDM with ``subject``, ``region`` and ``region_rank``.
+    estimator, feature_scaling, n_permutations, criterion, alpha, seed, verbose
+        As for :func:`cka_scores`.
+
+    Returns
+    -------
+    scores : xarray.Dataset
+        As for :func:`cka_scores`, with the single band ``"broadband"`` and
+        the single window ``"all"``; ``n_channels`` counts RDMs.
+    """
+    set_log_level(verbose)
+    settings = _check_settings(locals())
+    layers = layer_names(activations)
+    rdm = _align_brain_rdms(activations, brain_rdms)
+    check_estimator(estimator, rdm.sizes["stimulus"], "cka_precomputed")
+    labels = zip(rdm["region"].values.astype(str), rdm["subject"].values.astype(str), strict=True)
+    units = [
+        [
+            (r, s, 1, rdm_gram(m, f"brain_rdms channel {c!s}"))
+            for (r, s), m, c in zip(labels, rdm.values, rdm["channel"].values, strict=True)
+        ]
+    ]
+    return _score(activations, layers, units, _broadband(rdm), settings, seed)
+
+
+def _check_settings(arguments: dict) -> dict:
+    """The settings both stages share, validated, as the attributes record them."""
+    settings = {
+        key: arguments[key]
+        for key in ("estimator", "feature_scaling", "n_permutations", "criterion", "alpha")
+    }
+    for key, choices in (("estimator", ESTIMATORS), ("feature_scaling", FEATURE_SCALINGS)):
+        if settings[key] not in choices:
+            raise ValueError(f"cka: {key} must be one of {list(choices)}, got {settings[key]!r}")
+    n = settings["n_permutations"]
+    if isinstance(n, bool) or int(n) != n or n < 0:
+        raise ValueError(f"cka: n_permutations must be an integer >= 0, got {n!r}")
+    _check_test_settings(None, None, settings["criterion"], settings["alpha"], n)
+    return settings
+
+
+def _layer_grams(activations, layers, settings) -> tuple[np.ndarray, np.ndarray]:
+    """Every layer's unit centred Gram matrix ``(layer, stimulus, stimulus)``, and which
+    layers vary over stimuli."""
+    grams = []
+    for name in layers:
+        var = activations[name]
+        if var.ndim != 2 or var.dims[0] != "stimulus":
+            raise ValueError(
+                f"activations: layer {name!r} must have dims (stimulus, feature_{name}), "
+                f"got {var.dims}"
+            )
+        x = np.asarray(var.values, dtype=np.float64)
+        if settings["feature_scaling"] == "standard":
+            x = _standardised(x)
+        grams.append(gram_matrix(x, f"activations layer {name!r}"))
+    unit, valid = unit_grams(np.stack(grams), settings["estimator"])
+    if not valid.all():
+        logger.warning(
+            "cka: layers %s are constant over stimuli; their CKAs are NaN",
+            [name for name, ok in zip(layers, valid, strict=True) if not ok],
+        )
+    return unit, valid
+
+
+def _score(activations, layers, units, response, settings, seed) -> xr.Dataset:
+    """Subject and region CKAs of every band and window, their permutation p, one Dataset."""
+    regions, ranks = _region_table(response)
+    subjects = np.unique(response["subject"].values.astype(str))
+    layer_grams, valid = _layer_grams(activations, layers, settings)
+    n_bw = response.sizes["band"] * response.sizes["window"]
+    shape = (len(layers), len(regions), n_bw)
+    subject_cka = np.full((len(layers), len(regions), len(subjects), n_bw), np.nan)
+    n_channels = np.zeros(shape[1:], dtype=np.int64)
+    targets, cells = [], []  # the mean unit Gram matrix of each region and (band, window)
+    for k, found in enumerate(units):
+        for i, region in enumerate(regions):
+            mine = [(s, c, g) for r, s, c, g in found if r == region]
+            if not mine:
+                continue
+            grams, ok = unit_grams(np.stack([g for *_, g in mine]), settings["estimator"])
+            names = np.array([s for s, _, _ in mine])[ok]
+            per_subject = [grams[ok][names == s].mean(axis=0) for s in np.unique(names)]
+            if not per_subject:
+                continue
+            for s, gram in zip(np.unique(names), per_subject, strict=True):
+                j = int(np.searchsorted(subjects, s))
+                subject_cka[:, i, j, k] = np.einsum("lab,ab->l", layer_grams, gram)
+            n_channels[i, k] = sum(c for (_, c, _), o in zip(mine, ok, strict=True) if o)
+            targets.append(np.mean(per_subject, axis=0))
+            cells.append((i, k))
+    subject_cka[~valid] = np.nan
+    cka = np.full(shape, np.nan)
+    p = np.full(shape, np.nan)
+    if targets:
+        permutations = make_permutations(len(layer_grams[0]), settings["n_permutations"], seed)
+        observed, exceed = permutation_counts(layer_grams, np.stack(targets), permutations)
+        observed[~valid] = np.nan
+        for t, (i, k) in enumerate(cells):
+            cka[:, i, k] = observed[:, t]
+            if settings["n_permutations"]:
+                p[:, i, k] = np.where(
+                    valid, (1 + exceed[:, t]) / (1 + settings["n_permutations"]), np.nan
+                )
+    ds = _assemble(
+        {
+            "cka": cka,
+            "p": p,
+            "subject_cka": subject_cka,
+            "n_channels": n_channels,
+            "n_subjects": np.isfinite(subject_cka).any(axis=0).sum(axis=1),
+        },
+        response,
+        layers,
+        (regions, ranks, subjects),
+        settings,
+    )
+    ds.attrs.update(_provenance(activations), **settings, seed=seed)
+    return ds
+
+
+def _assemble(out, response, layers, labels, settings) -> xr.Dataset:
+    """The arrays of :func:`_score` (band and window flattened last) as a Dataset."""
+    regions, ranks, subjects = labels
+    bw = (response.sizes["band"], response.sizes["window"])
+    arrays = {name: a.reshape(*a.shape[:-1], *bw) for name, a in out.items()}
+    arrays["significant"] = _decide(arrays["p"], settings["criterion"], settings["alpha"])
+    arrays["n_permutations"] = np.where(
+        np.isfinite(arrays["p"]), settings["n_permutations"], 0
+    ).astype(np.int64)
+    dims = {"subject_cka": ("layer", "region", "subject", "band", "window")}
+    dims.update({name: ("region", "band", "window") for name in ("n_channels", "n_subjects")})
+    coords = _target_coords(response, ("band", "window"))
+    coords.update(
+        layer=("layer", list(layers)),
+        layer_index=("layer", np.arange(len(layers))),
+        region=("region", regions),
+        region_rank=("region", ranks),
+        subject=("subject", subjects),
+    )
+    ds = xr.Dataset(
+        {name: (dims.get(name, _DIMS), a) for name, a in arrays.items()}, coords=coords
+    )
+    rule = (
+        f"p <= {settings['alpha']}"
+        if settings["criterion"] == "p"
+        else f"Benjamini-Hochberg FDR <= {settings['alpha']}"
+    )
+    for name in ds.data_vars:
+        ds[name].attrs["long_name"] = _DESCRIPTIONS.get(
+            name, f"{rule}, one family per band and window"
+        )
+    return ds
