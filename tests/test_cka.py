@@ -235,3 +235,15 @@ def test_bad_input_is_refused(planted):
         cka.cka_scores(activations, responses, n_permutations=-1)
     with pytest.raises(ValueError, match="x and y hold different numbers of stimuli"):
         cka.cka(np.ones((5, 2)), np.ones((6, 2)))
+
+
+def test_gradient_of_cka_scores_prefers_the_planted_layers(planted):
+    from brainnet.gradient import gradient_statistics
+
+    scores = cka.cka_scores(*planted, n_permutations=200)
+    gradient = gradient_statistics(scores, method="cka", n_bootstrap=50, n_permutations=50)
+    assert gradient.attrs["score"] == "cka" and gradient.attrs["score_label"] == "CKA"
+    preferred = gradient["preferred_layer"].sel(band="band0", window="w0")
+    assert preferred.sel(region=list(PLANT)).values.tolist() == list(PLANT.values())
+    assert float(gradient["region_alignment_rho"].sel(band="band0", window="w0")) == 1.0
+    assert gradient["preferred_layer"].sel(band="band1").isnull().all()
