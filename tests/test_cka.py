@@ -6,6 +6,7 @@ import xarray as xr
 from scipy import stats
 
 from brainnet import cka
+from brainnet.cka import score as cka_score
 from brainnet.io import read_dataset, write_netcdf
 from brainnet.rsa import make_permutations
 
@@ -247,3 +248,28 @@ def test_gradient_of_cka_scores_prefers_the_planted_layers(planted):
     assert preferred.sel(region=list(PLANT)).values.tolist() == list(PLANT.values())
     assert float(gradient["region_alignment_rho"].sel(band="band0", window="w0")) == 1.0
     assert gradient["preferred_layer"].sel(band="band1").isnull().all()
+
+
+@pytest.mark.parametrize("estimator", cka.ESTIMATORS)
+def test_contact_resamples_rebuild_the_resampled_pattern(estimator):
+    from brainnet.cka.bootstrap import contact_resamples
+
+    rng = np.random.default_rng(6)
+    x, z = rng.standard_normal((12, 5)), rng.standard_normal((12, 4))
+    layer, _ = cka_score.unit_grams(cka.gram_matrix(x)[None], estimator)
+    draws = np.random.default_rng(0).integers(0, 4, (5, 4))
+    got = contact_resamples(layer, z, estimator, 5, np.random.default_rng(0))
+    want = [_reference_cka(x, z[:, d], estimator) for d in draws]
+    np.testing.assert_allclose(got[:, 0], want, atol=1e-10)
+
+
+def test_contact_bootstrap_only_where_a_region_matches(planted):
+    scores = cka.cka_scores(*planted, n_permutations=200, n_bootstrap=20)
+    boot = scores["subject_cka_bootstrap"]
+    assert boot.sizes["bootstrap"] == 20
+    assert boot.sel(band="band0").notnull().all() and boot.sel(band="band1").isnull().all()
+    # resamples scatter around the subject's CKA
+    spread = boot.sel(band="band0").std("bootstrap")
+    assert float(spread.min()) > 0
+    offset = np.abs(boot.mean("bootstrap") - scores["subject_cka"]).sel(band="band0")
+    assert float(offset.max()) < 0.2

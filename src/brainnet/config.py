@@ -43,7 +43,11 @@ __all__ = [
 ICEEG_FORMATS = ("synthetic", "bids")
 #: Formats that bring precomputed brain RDMs instead of responses.
 RDM_FORMATS = ("algonauts", "kriegeskorte92", "rdm")
-METHODS = ("encoding", "rsa")
+#: Methods a dataset may ask for (``analyses``); ``cka`` runs only when asked.
+METHODS = ("encoding", "rsa", "cka")
+DEFAULT_METHODS = ("encoding", "rsa")
+#: Methods with one score per region rather than per channel.
+REGION_METHODS = ("rsa_region", "cka")
 
 
 class ConfigError(ValueError):
@@ -311,6 +315,8 @@ def _check_permutations(config: dict) -> None:
         checks.append(("encoding", "n_permutations", "fdr_alpha"))
     if "rsa" in methods:
         checks.append(("rsa", "n_permutations", "alpha"))
+    if "cka" in methods:
+        checks.append(("cka", "n_permutations", "alpha"))
     for section, count, level in checks:
         n, alpha = config[section][count], config[section][level]
         needed = int(np.ceil(1 / alpha)) - 1
@@ -422,14 +428,15 @@ def model_specs(config: dict) -> dict[str, ModelSpec]:
 
 
 def analyses(dataset: dict, rsa_level: str = "channel") -> tuple[str, ...]:
-    """The methods that apply to a dataset: RSA only for precomputed RDMs.
+    """The methods that apply to a dataset: RSA and CKA only for precomputed RDMs.
 
     RSA is ``rsa`` (channel level), ``rsa_region`` (region level) or both, as
-    ``rsa_level`` (the config's ``rsa.level``) asks.
+    ``rsa_level`` (the config's ``rsa.level``) asks; CKA (``cka``) runs where
+    the dataset's ``analyses`` name it.
     """
-    wanted = tuple(dataset.get("analyses") or METHODS)
+    wanted = tuple(dataset.get("analyses") or DEFAULT_METHODS)
     if dataset["recordings"]["format"] in RDM_FORMATS:
-        wanted = tuple(m for m in wanted if m == "rsa")
+        wanted = tuple(m for m in wanted if m != "encoding")
     levels = {"channel": ("rsa",), "region": ("rsa_region",), "both": ("rsa", "rsa_region")}
     return tuple(name for m in wanted for name in (levels[rsa_level] if m == "rsa" else (m,)))
 
@@ -460,7 +467,7 @@ def targets(config: dict) -> list[str]:
                 f"{root}/{name}/{model}/figures/glass_brain_{method}.png"
                 for model in models
                 for method in methods
-                if method != "rsa_region"  # one score per region: no contacts to place
+                if method not in REGION_METHODS  # one score per region: no contacts to place
             ]
         out.append(f"{root}/{name}/figures/model_comparison.png")
         if dataset["recordings"]["format"] == "synthetic":

@@ -105,7 +105,7 @@ def summary_table(
 
         ``dataset``, ``model``, ``method``
             The key of the gradient (``method`` is ``encoding``, ``rsa``
-            (channel level) or ``rsa_region`` (region level)).
+            (channel level), ``rsa_region`` (region level) or ``cka``).
         ``band``, ``window``
             Frequency band and time window labels.
         ``fmin``, ``fmax``

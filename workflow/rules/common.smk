@@ -1,5 +1,5 @@
 # Helpers shared by the rule files: which files a dataset's rules need.
-from brainnet.config import ICEEG_FORMATS, RDM_FORMATS, analyses, dataset_models
+from brainnet.config import ICEEG_FORMATS, RDM_FORMATS, REGION_METHODS, analyses, dataset_models
 from brainnet.datasets import subjects
 from brainnet.gradient import model_pairs
 
@@ -72,10 +72,12 @@ def compared_models(dataset):
 
 
 def comparisons_of(dataset):
-    """The paired-comparison files of a dataset, one per method; none without pairs."""
+    """The paired-comparison files of a dataset, one per channel-level method; none without
+    pairs (the paired test resamples channels: region-level methods have none)."""
     if not comparison_pairs(dataset):
         return []
     return [
         f"{RESULTS}/{dataset}/comparisons_{method}.nc"
         for method in analyses(config["datasets"][dataset])
+        if method not in REGION_METHODS
     ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from brainnet.cka.bootstrap import contact_resamples
 from brainnet.cka.permutation import permutation_counts
 from brainnet.cka.score import ESTIMATORS, check_estimator, gram_matrix, rdm_gram, unit_grams
 from brainnet.join import align_responses, layer_names
@@ -42,6 +43,8 @@ _DESCRIPTIONS = {
     "p": "stimulus-label permutation p, (1 + #{null >= cka}) / (1 + n_permutations)",
     "n_permutations": "permutations used for this pair",
     "subject_cka": "CKA of the layer with the subject's region pattern (mean over its RDMs)",
+    "subject_cka_bootstrap": "subject_cka with the subject's contacts resampled "
+    "(where the region has a significant match)",
     "n_subjects": "subjects with a pattern for this region",
     "n_channels": "channels behind the region's patterns",
 }
@@ -57,6 +60,7 @@ def cka_scores(
     criterion: str = "fdr",
     alpha: float = 0.05,
     responsive_only: bool = True,
+    n_bootstrap: int = 100,
     seed: int = 0,
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
@@ -93,8 +97,13 @@ def cka_scores(
         Threshold of the criterion.
     responsive_only : bool
         Build patterns from the channels flagged ``responsive`` only.
+    n_bootstrap : int
+        Contact resamples of each subject's pattern where the region has a
+        significant match (``subject_cka_bootstrap``,
+        :mod:`brainnet.cka.bootstrap`): the inner level of the gradient's
+        hierarchical bootstrap, as for region-level RSA. 0 skips it.
     seed : int
-        Seed of the permutations.
+        Seed of the permutations and of the contact resamples.
     verbose : bool | str | int | None
         Logging level (see :func:`brainnet.set_log_level`).
 
@@ -105,11 +114,16 @@ def cka_scores(
         ``significant``, ``n_permutations``; ``subject_cka (layer, region,
         subject, band, window)`` (NaN where a subject has no pattern);
         ``n_subjects`` and ``n_channels`` over ``(region, band, window)``;
+        ``subject_cka_bootstrap (bootstrap, layer, region, subject, band,
+        window)`` with ``n_bootstrap``;
         ``layer_index`` on ``layer``, ``region_rank`` on ``region``.
         Attributes hold the settings and the model provenance.
     """
     set_log_level(verbose)
     settings = _check_settings(locals())
+    if isinstance(n_bootstrap, bool) or int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
+        raise ValueError(f"cka: n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
+    settings["n_bootstrap"] = int(n_bootstrap)
     layers = layer_names(activations)
     responses = align_responses(activations, responses, ("subject", "region"))
     response = responses["response"].transpose(*RESPONSE_DIMS)
@@ -118,7 +132,7 @@ def cka_scores(
     _check_finite(values, response)
     tested = _tested_mask(responses, response, responsive_only)
     units = [
-        [(r, s, z.shape[1], gram_matrix(z, f"region {r} subject {s}")) for r, s, z in found]
+        [(r, s, z.shape[1], gram_matrix(z, f"region {r} subject {s}"), z) for r, s, z in found]
         for found in region_patterns(values, tested, response)
     ]
     logger.info(
@@ -178,7 +192,7 @@ def cka_precomputed(
     labels = zip(rdm["region"].values.astype(str), rdm["subject"].values.astype(str), strict=True)
     units = [
         [
-            (r, s, 1, rdm_gram(m, f"brain_rdms channel {c!s}"))
+            (r, s, 1, rdm_gram(m, f"brain_rdms channel {c!s}"), None)
             for (r, s), m, c in zip(labels, rdm.values, rdm["channel"].values, strict=True)
         ]
     ]
@@ -230,18 +244,50 @@ def _score(activations, layers, units, response, settings, seed) -> xr.Dataset:
     regions, ranks = _region_table(response)
     subjects = np.unique(response["subject"].values.astype(str))
     layer_grams, valid = _layer_grams(activations, layers, settings)
-    n_bw = response.sizes["band"] * response.sizes["window"]
-    shape = (len(layers), len(regions), n_bw)
-    subject_cka = np.full((len(layers), len(regions), len(subjects), n_bw), np.nan)
-    n_channels = np.zeros(shape[1:], dtype=np.int64)
-    targets, cells = [], []  # the mean unit Gram matrix of each region and (band, window)
+    bw = (response.sizes["band"], response.sizes["window"])
+    out = _subject_scores(layer_grams, units, regions, subjects, settings["estimator"])
+    targets, cells = out.pop("targets"), out.pop("cells")
+    out["subject_cka"][~valid] = np.nan
+    out["cka"] = np.full((len(layers), len(regions), len(units)), np.nan)
+    out["p"] = np.full(out["cka"].shape, np.nan)
+    if targets:
+        permutations = make_permutations(len(layer_grams[0]), settings["n_permutations"], seed)
+        observed, exceed = permutation_counts(layer_grams, np.stack(targets), permutations)
+        for t, (i, k) in enumerate(cells):
+            out["cka"][:, i, k] = np.where(valid, observed[:, t], np.nan)
+            if settings["n_permutations"]:
+                p = (1 + exceed[:, t]) / (1 + settings["n_permutations"])
+                out["p"][:, i, k] = np.where(valid, p, np.nan)
+    out = {name: a.reshape(*a.shape[:-1], *bw) for name, a in out.items()}
+    out["significant"] = _decide(out["p"], settings["criterion"], settings["alpha"])
+    if settings.get("n_bootstrap"):
+        rng = np.random.default_rng([seed, 1])
+        boot = _contact_bootstrap(layer_grams, units, regions, subjects, out, settings, rng)
+        out["subject_cka_bootstrap"] = np.where(valid[:, None, None, None, None], boot, np.nan)
+    ds = _assemble(out, response, layers, (regions, ranks, subjects), settings)
+    ds.attrs.update(_provenance(activations), **settings, seed=seed)
+    return ds
+
+
+def _subject_scores(layer_grams, units, regions, subjects, estimator) -> dict:
+    """Per region, band and window: each subject's CKAs and the region's mean Gram matrix.
+
+    Returns ``subject_cka (layer, region, subject, cell)``, ``n_channels
+    (region, cell)``, ``n_subjects (region, cell)``, and the ``targets`` of the
+    permutation test with their ``cells`` ``(region, cell)``.
+    """
+    n_cells = len(units)
+    subject_cka = np.full((len(layer_grams), len(regions), len(subjects), n_cells), np.nan)
+    n_channels = np.zeros((len(regions), n_cells), dtype=np.int64)
+    targets, cells = [], []
     for k, found in enumerate(units):
         for i, region in enumerate(regions):
-            mine = [(s, c, g) for r, s, c, g in found if r == region]
+            mine = [(s, c, g) for r, s, c, g, _ in found if r == region]
             if not mine:
                 continue
-            grams, ok = unit_grams(np.stack([g for *_, g in mine]), settings["estimator"])
+            grams, ok = unit_grams(np.stack([g for *_, g in mine]), estimator)
             names = np.array([s for s, _, _ in mine])[ok]
+            # each subject weighs the same, however many patterns or RDMs it has
             per_subject = [grams[ok][names == s].mean(axis=0) for s in np.unique(names)]
             if not per_subject:
                 continue
@@ -251,46 +297,51 @@ def _score(activations, layers, units, response, settings, seed) -> xr.Dataset:
             n_channels[i, k] = sum(c for (_, c, _), o in zip(mine, ok, strict=True) if o)
             targets.append(np.mean(per_subject, axis=0))
             cells.append((i, k))
-    subject_cka[~valid] = np.nan
-    cka = np.full(shape, np.nan)
-    p = np.full(shape, np.nan)
-    if targets:
-        permutations = make_permutations(len(layer_grams[0]), settings["n_permutations"], seed)
-        observed, exceed = permutation_counts(layer_grams, np.stack(targets), permutations)
-        observed[~valid] = np.nan
-        for t, (i, k) in enumerate(cells):
-            cka[:, i, k] = observed[:, t]
-            if settings["n_permutations"]:
-                p[:, i, k] = np.where(
-                    valid, (1 + exceed[:, t]) / (1 + settings["n_permutations"]), np.nan
-                )
-    ds = _assemble(
-        {
-            "cka": cka,
-            "p": p,
-            "subject_cka": subject_cka,
-            "n_channels": n_channels,
-            "n_subjects": np.isfinite(subject_cka).any(axis=0).sum(axis=1),
-        },
-        response,
-        layers,
-        (regions, ranks, subjects),
-        settings,
-    )
-    ds.attrs.update(_provenance(activations), **settings, seed=seed)
-    return ds
+    return {
+        "subject_cka": subject_cka,
+        "n_channels": n_channels,
+        "n_subjects": np.isfinite(subject_cka).any(axis=0).sum(axis=1),
+        "targets": targets,
+        "cells": cells,
+    }
+
+
+def _contact_bootstrap(layer_grams, units, regions, subjects, out, settings, rng) -> np.ndarray:
+    """Each subject's CKAs with its contacts resampled, where the region has a match.
+
+    As region-level RSA's contact bootstrap (:func:`brainnet.rsa.rsa_scores`
+    with ``n_bootstrap``): with the subjects resampled by the gradient stage,
+    the hierarchical bootstrap of the region score; NaN elsewhere.
+
+    Returns
+    -------
+    bootstrap : array, shape (n_bootstrap, layer, region, subject, band, window)
+    """
+    significant = out["significant"]
+    n_bootstrap = settings["n_bootstrap"]
+    boot = np.full((n_bootstrap, *out["subject_cka"].shape), np.nan)
+    for k, (b, w) in enumerate(np.ndindex(*significant.shape[2:])):
+        for i, region in enumerate(regions):
+            if not significant[:, i, b, w].any():
+                continue
+            for r, s, _, _, pattern in units[k]:
+                if r == region and pattern is not None:
+                    j = int(np.searchsorted(subjects, s))
+                    boot[:, :, i, j, b, w] = contact_resamples(
+                        layer_grams, pattern, settings["estimator"], n_bootstrap, rng
+                    )
+    return boot
 
 
 def _assemble(out, response, layers, labels, settings) -> xr.Dataset:
-    """The arrays of :func:`_score` (band and window flattened last) as a Dataset."""
+    """The arrays of :func:`_score` as a Dataset, with a ``long_name`` on every variable."""
     regions, ranks, subjects = labels
-    bw = (response.sizes["band"], response.sizes["window"])
-    arrays = {name: a.reshape(*a.shape[:-1], *bw) for name, a in out.items()}
-    arrays["significant"] = _decide(arrays["p"], settings["criterion"], settings["alpha"])
+    arrays = dict(out)
     arrays["n_permutations"] = np.where(
         np.isfinite(arrays["p"]), settings["n_permutations"], 0
     ).astype(np.int64)
     dims = {"subject_cka": ("layer", "region", "subject", "band", "window")}
+    dims["subject_cka_bootstrap"] = ("bootstrap", *dims["subject_cka"])
     dims.update({name: ("region", "band", "window") for name in ("n_channels", "n_subjects")})
     coords = _target_coords(response, ("band", "window"))
     coords.update(

@@ -1,0 +1,22 @@
+rule cka:
+    """CKA: every layer against each subject's region patterns (or RDMs), permuted."""
+    input:
+        activations=f"{RESULTS}/{{dataset}}/activations/{{model}}.nc",
+        brain=lambda wc: brain_data(wc.dataset),
+    output:
+        f"{RESULTS}/{{dataset}}/{{model}}/cka.nc",
+    log:
+        f"{LOGS}/cka/{{dataset}}/{{model}}.log",
+    benchmark:
+        f"{BENCHMARKS}/cka/{{dataset}}/{{model}}.tsv",
+    params:
+        settings=config["cka"],
+        seed=config["seed"],
+        precomputed=lambda wc: recordings(wc.dataset)["format"] in RDM_FORMATS,
+    threads: 1
+    resources:
+        # default-size run (160 stimuli, 1000 permutations): see docs/benchmarks.md
+        mem_mb=1500,
+        runtime=15,
+    script:
+        "../scripts/cka.py"
