@@ -273,3 +273,18 @@ def test_contact_bootstrap_only_where_a_region_matches(planted):
     assert float(spread.min()) > 0
     offset = np.abs(boot.mean("bootstrap") - scores["subject_cka"]).sel(band="band0")
     assert float(offset.max()) < 0.2
+
+
+def test_cka_is_a_method_where_a_dataset_asks_for_it():
+    from brainnet.config import analyses, targets
+
+    seeg = {"recordings": {"format": "synthetic"}, "analyses": ["encoding", "rsa", "cka"]}
+    assert analyses(seeg, "both") == ("encoding", "rsa", "rsa_region", "cka")
+    assert "cka" not in analyses({"recordings": {"format": "synthetic"}})  # not by default
+    rdms = {"recordings": {"format": "algonauts"}, "analyses": ["encoding", "rsa", "cka"]}
+    assert analyses(rdms) == ("rsa", "cka")
+    config = {"results_dir": "r", "rsa": {"level": "region"}, "models": {"m": {}}}
+    config["datasets"] = {"d": {"recordings": {"format": "bids"}, "analyses": ["cka"]}}
+    out = targets(config)
+    assert "r/d/m/figures/heatmap_cka.png" in out and "r/d/m/figures/gradient_cka.png" in out
+    assert not any("glass_brain" in path for path in out)  # one score per region
