@@ -9,6 +9,7 @@ from brainnet import cka
 from brainnet.cka import score as cka_score
 from brainnet.io import read_dataset, write_netcdf
 from brainnet.rsa import make_permutations
+from test_rsa import _responses  # the responses layout, as the RSA tests build it
 
 N_LATENT = 3
 
@@ -26,26 +27,6 @@ def _activations(latents, ids, n_features=20, seed=0):
         )
     ds.attrs.update(layers=names, model="toy")
     return ds
-
-
-def _responses(values, ids, subject, region, rank):
-    n_channels, n_bands, n_windows = values.shape[1:]
-    return xr.Dataset(
-        {"response": (("stimulus", "channel", "band", "window"), values)},
-        coords={
-            "stimulus_id": ("stimulus", np.asarray(ids)),
-            "channel": [f"c{i:02d}" for i in range(n_channels)],
-            "subject": ("channel", np.asarray(subject)),
-            "region": ("channel", np.asarray(region)),
-            "region_rank": ("channel", np.asarray(rank)),
-            "band": [f"band{b}" for b in range(n_bands)],
-            "fmin": ("band", np.arange(n_bands) * 10.0 + 5),
-            "fmax": ("band", np.arange(n_bands) * 10.0 + 15),
-            "window": [f"w{w}" for w in range(n_windows)],
-            "tmin": ("window", np.arange(n_windows) * 0.1),
-            "tmax": ("window", np.arange(n_windows) * 0.1 + 0.2),
-        },
-    )
 
 
 PLANT = {"V1": 1, "V2": 2, "IT": 3}  # region -> the layer that drives it
@@ -206,7 +187,7 @@ def test_precomputed_rdms_become_gram_matrices(planted):
             "region_rank": ("channel", np.repeat([1, 2, 4], 2)),
         },
     )
-    scores = cka.cka_precomputed(activations, brain, n_permutations=100)
+    scores = cka.cka_scores(activations, brain, n_permutations=100)
     assert list(scores["band"].values) == ["broadband"] and list(scores["window"].values) == [
         "all"
     ]

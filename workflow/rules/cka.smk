@@ -12,7 +12,6 @@ rule cka:
     params:
         settings=config["cka"],
         seed=config["seed"],
-        precomputed=lambda wc: recordings(wc.dataset)["format"] in RDM_FORMATS,
     threads: 1
     resources:
         # default-size run (160 stimuli, 1000 permutations): see docs/benchmarks.md

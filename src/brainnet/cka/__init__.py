@@ -16,19 +16,20 @@ Modules, one concept each:
   estimator, :func:`cka` of two representations;
 * :mod:`~brainnet.cka.permutation`: the permutation test, by re-indexing
   centred Gram matrices computed once;
-* :mod:`~brainnet.cka.stage`: the xarray stages :func:`cka_scores` and
-  :func:`cka_precomputed`.
+* :mod:`~brainnet.cka.bootstrap`: contact resamples of a subject's CKA,
+  without building a Gram matrix per resample;
+* :mod:`~brainnet.cka.stage`: the xarray stage :func:`cka_scores`, on
+  responses or precomputed RDMs.
 """
 
 from brainnet.cka.permutation import permutation_counts
 from brainnet.cka.score import ESTIMATORS, centre_gram, cka, gram_matrix, hsic, rdm_gram
-from brainnet.cka.stage import cka_precomputed, cka_scores
+from brainnet.cka.stage import cka_scores
 
 __all__ = [
     "ESTIMATORS",
     "centre_gram",
     "cka",
-    "cka_precomputed",
     "cka_scores",
     "gram_matrix",
     "hsic",

@@ -1,9 +1,9 @@
-"""The CKA stages: every layer against every region's patterns, or precomputed RDMs.
+"""The CKA stage: every layer against every region's patterns, or precomputed RDMs.
 
 :func:`cka_scores` compares each layer with each subject's multi-contact
 response pattern in each region, per band and window (the patterns of
-region-level RSA, :func:`brainnet.rsa.region_patterns`); :func:`cka_precomputed`
-with the Gram matrix of each precomputed brain RDM. A region's score is the
+region-level RSA, :func:`brainnet.rsa.region_patterns`), or with the Gram
+matrix of each precomputed brain RDM. A region's score is the
 mean over its subjects of their CKAs (a subject's several RDMs of one region
 averaged first), tested by relabelling the stimuli
 (:mod:`brainnet.cka.permutation`); the Dataset has the layout of
@@ -52,7 +52,7 @@ _DESCRIPTIONS = {
 
 def cka_scores(
     activations: xr.Dataset,
-    responses: xr.Dataset,
+    brain: xr.Dataset,
     *,
     estimator: str = "unbiased",
     feature_scaling: str = "standard",
@@ -64,21 +64,32 @@ def cka_scores(
     seed: int = 0,
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
-    """Linear CKA between every layer and every region's response patterns.
+    """Linear CKA between every layer and every region's response patterns or RDMs.
 
     Parameters
     ----------
     activations : xarray.Dataset
         One variable per layer, dims ``(stimulus, feature_<layer>)``,
         coordinate ``stimulus_id``; attribute ``layers`` gives the order.
-    responses : xarray.Dataset
-        ``response (stimulus, channel, band, window)`` with ``stimulus_id``
-        and the channel coordinates ``subject``, ``region``, ``region_rank``;
-        optional ``responsive (channel, band, window)``. Joined to the
-        activations on ``stimulus_id`` (a mismatch raises ``ValueError``
-        naming the ids). Per subject, region, band and window the pattern is
-        the subject's responsive channels of the region, each z-scored over
-        stimuli: an sEEG subject's contacts, or the channels of an array.
+    brain : xarray.Dataset
+        Responses or precomputed brain RDMs, joined to the activations on
+        ``stimulus_id`` (a mismatch raises ``ValueError`` naming the ids):
+
+        * ``response (stimulus, channel, band, window)`` with the channel
+          coordinates ``subject``, ``region``, ``region_rank`` and optional
+          ``responsive (channel, band, window)``. Per subject, region, band
+          and window the pattern is the subject's responsive channels of the
+          region, each z-scored over stimuli
+          (:func:`brainnet.rsa.region_patterns`): an sEEG subject's contacts,
+          or the channels of an array (Cowley V4);
+        * ``rdm (channel, stimulus, stimulus_other)`` as
+          :func:`brainnet.rsa.rsa_precomputed` reads it, every channel one
+          RDM with ``subject``, ``region`` and ``region_rank``. Each RDM ``D``
+          becomes the Gram matrix ``-1/2 H D H`` (double centring,
+          :func:`brainnet.cka.score.rdm_gram`): its dissimilarities are read
+          as squared distances, exact for correlation distances ``1 - r``.
+          The result has the single band ``"broadband"`` and window
+          ``"all"``; ``n_channels`` counts RDMs.
     estimator : ``"unbiased"`` | ``"linear"``
         The HSIC estimator (:mod:`brainnet.cka.score`): unbiased CKA (Song
         et al. 2012; Kornblith et al. 2019), centred on 0 without a match, or
@@ -101,7 +112,8 @@ def cka_scores(
         Contact resamples of each subject's pattern where the region has a
         significant match (``subject_cka_bootstrap``,
         :mod:`brainnet.cka.bootstrap`): the inner level of the gradient's
-        hierarchical bootstrap, as for region-level RSA. 0 skips it.
+        hierarchical bootstrap, as for region-level RSA. 0 skips it; RDMs
+        have no contacts to resample.
     seed : int
         Seed of the permutations and of the contact resamples.
     verbose : bool | str | int | None
@@ -115,16 +127,38 @@ def cka_scores(
         subject, band, window)`` (NaN where a subject has no pattern);
         ``n_subjects`` and ``n_channels`` over ``(region, band, window)``;
         ``subject_cka_bootstrap (bootstrap, layer, region, subject, band,
-        window)`` with ``n_bootstrap``;
-        ``layer_index`` on ``layer``, ``region_rank`` on ``region``.
-        Attributes hold the settings and the model provenance.
+        window)`` with ``n_bootstrap`` and patterns; ``layer_index`` on
+        ``layer``, ``region_rank`` on ``region``. Attributes hold the
+        settings and the model provenance.
     """
     set_log_level(verbose)
     settings = _check_settings(locals())
-    if isinstance(n_bootstrap, bool) or int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
-        raise ValueError(f"cka: n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
-    settings["n_bootstrap"] = int(n_bootstrap)
     layers = layer_names(activations)
+    if "rdm" in brain.data_vars:
+        units, template = _rdm_units(activations, brain, estimator)
+    elif "response" in brain.data_vars:
+        units, template = _response_units(activations, brain, estimator, responsive_only)
+        settings["responsive_only"] = responsive_only
+    else:
+        raise ValueError(
+            f"cka: the brain data hold neither 'response' (responses) nor 'rdm' (brain RDMs); "
+            f"found {sorted(brain.data_vars)}"
+        )
+    logger.info(
+        "cka (%s): %d layers, %d regions x %d bands x %d windows, %d stimuli, %d permutations",
+        estimator,
+        len(layers),
+        len(_region_table(template)[0]),
+        template.sizes["band"],
+        template.sizes["window"],
+        template.sizes["stimulus"],
+        n_permutations,
+    )
+    return _score(activations, layers, units, template, settings, seed)
+
+
+def _response_units(activations, responses, estimator, responsive_only):
+    """Each subject's region patterns with their Gram matrices, and the aligned responses."""
     responses = align_responses(activations, responses, ("subject", "region"))
     response = responses["response"].transpose(*RESPONSE_DIMS)
     values = np.asarray(response.values, dtype=np.float64)
@@ -135,75 +169,33 @@ def cka_scores(
         [(r, s, z.shape[1], gram_matrix(z, f"region {r} subject {s}"), z) for r, s, z in found]
         for found in region_patterns(values, tested, response)
     ]
-    logger.info(
-        "cka (%s): %d layers, %d regions x %d bands x %d windows, %d stimuli, %d permutations",
-        estimator,
-        len(layers),
-        len(_region_table(response)[0]),
-        *values.shape[2:],
-        len(values),
-        n_permutations,
-    )
-    ds = _score(activations, layers, units, response, settings, seed)
-    ds.attrs.update(responsive_only=responsive_only)
-    return ds
+    return units, response
 
 
-def cka_precomputed(
-    activations: xr.Dataset,
-    brain_rdms: xr.Dataset,
-    *,
-    estimator: str = "unbiased",
-    feature_scaling: str = "standard",
-    n_permutations: int = 1000,
-    criterion: str = "fdr",
-    alpha: float = 0.05,
-    seed: int = 0,
-    verbose: bool | str | int | None = None,
-) -> xr.Dataset:
-    """Linear CKA between every layer and precomputed brain RDMs (fMRI ROIs, populations).
-
-    Each RDM ``D`` becomes the Gram matrix ``-1/2 H D H`` (double centring,
-    :func:`brainnet.cka.score.rdm_gram`): its dissimilarities are read as
-    squared distances, exact for correlation distances ``1 - r``.
-
-    Parameters
-    ----------
-    activations : xarray.Dataset
-        As for :func:`cka_scores`.
-    brain_rdms : xarray.Dataset
-        ``rdm (channel, stimulus, stimulus_other)`` as
-        :func:`brainnet.rsa.rsa_precomputed` reads it; every channel is one
-        RDM with ``subject``, ``region`` and ``region_rank``.
-    estimator, feature_scaling, n_permutations, criterion, alpha, seed, verbose
-        As for :func:`cka_scores`.
-
-    Returns
-    -------
-    scores : xarray.Dataset
-        As for :func:`cka_scores`, with the single band ``"broadband"`` and
-        the single window ``"all"``; ``n_channels`` counts RDMs.
-    """
-    set_log_level(verbose)
-    settings = _check_settings(locals())
-    layers = layer_names(activations)
+def _rdm_units(activations, brain_rdms, estimator):
+    """The Gram matrix of every brain RDM, and a broadband template of the RDMs."""
     rdm = _align_brain_rdms(activations, brain_rdms)
-    check_estimator(estimator, rdm.sizes["stimulus"], "cka_precomputed")
+    check_estimator(estimator, rdm.sizes["stimulus"], "cka_scores")
     labels = zip(rdm["region"].values.astype(str), rdm["subject"].values.astype(str), strict=True)
     units = [
-        [
-            (r, s, 1, rdm_gram(m, f"brain_rdms channel {c!s}"), None)
-            for (r, s), m, c in zip(labels, rdm.values, rdm["channel"].values, strict=True)
-        ]
+        (r, s, 1, rdm_gram(m, f"brain_rdms channel {c!s}"), None)
+        for (r, s), m, c in zip(labels, rdm.values, rdm["channel"].values, strict=True)
     ]
-    return _score(activations, layers, units, _broadband(rdm), settings, seed)
+    return [units], _broadband(rdm)
 
 
 def _check_settings(arguments: dict) -> dict:
-    """The settings both stages share, validated, as the attributes record them."""
+    """The settings, validated, as the attributes record them."""
     settings = {
         key: arguments[key]
-        for key in ("estimator", "feature_scaling", "n_permutations", "criterion", "alpha")
+        for key in (
+            "estimator",
+            "feature_scaling",
+            "n_permutations",
+            "criterion",
+            "alpha",
+            "n_bootstrap",
+        )
     }
     for key, choices in (("estimator", ESTIMATORS), ("feature_scaling", FEATURE_SCALINGS)):
         if settings[key] not in choices:
@@ -212,6 +204,9 @@ def _check_settings(arguments: dict) -> dict:
     if isinstance(n, bool) or int(n) != n or n < 0:
         raise ValueError(f"cka: n_permutations must be an integer >= 0, got {n!r}")
     _check_test_settings(None, None, settings["criterion"], settings["alpha"], n)
+    n = settings["n_bootstrap"]
+    if isinstance(n, bool) or int(n) != n or n < 0:
+        raise ValueError(f"cka: n_bootstrap must be an integer >= 0, got {n!r}")
     return settings
 
 
@@ -260,7 +255,7 @@ def _score(activations, layers, units, response, settings, seed) -> xr.Dataset:
                 out["p"][:, i, k] = np.where(valid, p, np.nan)
     out = {name: a.reshape(*a.shape[:-1], *bw) for name, a in out.items()}
     out["significant"] = _decide(out["p"], settings["criterion"], settings["alpha"])
-    if settings.get("n_bootstrap"):
+    if settings["n_bootstrap"]:
         rng = np.random.default_rng([seed, 1])
         boot = _contact_bootstrap(layer_grams, units, regions, subjects, out, settings, rng)
         out["subject_cka_bootstrap"] = np.where(valid[:, None, None, None, None], boot, np.nan)
