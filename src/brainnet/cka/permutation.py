@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# Bytes of permuted layer matrices held at once.
+# Bytes of permuted layer matrices (and their gather indices) held at once.
 _MEMORY = 2**27
 # A null value counts as reaching the observed one within rounding (|CKA| <= 1).
 _TIES = 1e-12
@@ -52,7 +52,7 @@ def permutation_counts(
     flat = (targets[:, rows, cols] * weight).T  # (entries, target)
     observed = layers[:, rows, cols] @ flat
     exceed = np.zeros(observed.shape, dtype=np.int64)
-    block = max(1, _MEMORY // (8 * len(layers) * len(rows)))
+    block = max(1, _MEMORY // (8 * (len(layers) + 2) * len(rows)))
     for start in range(0, len(permutations), block):
         perm = permutations[start : start + block]
         shuffled = layers[:, perm[:, rows], perm[:, cols]]  # (layer, block, entries)
