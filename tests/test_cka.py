@@ -9,7 +9,7 @@ from brainnet import cka
 from brainnet.cka import score as cka_score
 from brainnet.io import read_dataset, write_netcdf
 from brainnet.rsa import make_permutations
-from test_rsa import _responses  # the responses layout, as the RSA tests build it
+from test_rsa import _embed, _responses  # the RSA tests' responses and RDM embedding
 
 N_LATENT = 3
 
@@ -269,3 +269,25 @@ def test_cka_is_a_method_where_a_dataset_asks_for_it():
     out = targets(config)
     assert "r/d/m/figures/heatmap_cka.png" in out and "r/d/m/figures/gradient_cka.png" in out
     assert not any("glass_brain" in path for path in out)  # one score per region
+
+
+def test_real_rdms_kriegeskorte92(shared_data):
+    """A layer embedding the monkey IT RDM matches monkey IT, and human IT less; noise does not."""
+    from brainnet.recordings.rdms import load_kriegeskorte92
+
+    brain = load_kriegeskorte92(shared_data / "kriegeskorte92")
+    monkey = brain["rdm"].sel(channel="monkey:mIT-1").values
+    noise = np.random.default_rng(10).standard_normal((92, 5))
+    activations = xr.Dataset(
+        {"copy": (("stimulus", "feature_copy"), _embed(monkey)),
+         "noise": (("stimulus", "feature_noise"), noise)},
+        coords={"stimulus_id": ("stimulus", brain["stimulus_id"].values)},
+        attrs={"layers": ["copy", "noise"]},
+    )  # fmt: skip
+    scores = cka.cka_scores(activations, brain, n_permutations=200, feature_scaling="none")
+    value = scores["cka"].squeeze(("band", "window"))
+    assert float(value.sel(layer="copy", region="mIT")) > 0.95
+    assert 0.1 < float(value.sel(layer="copy", region="hIT")) < 0.9
+    assert scores["significant"].sel(layer="copy").all()
+    assert not scores["significant"].sel(layer="noise").any()
+    assert int(scores["n_subjects"].sel(region="hIT").squeeze()) == 4
