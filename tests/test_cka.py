@@ -213,8 +213,10 @@ def test_bad_input_is_refused(planted):
         cka.cka_scores(activations, responses.assign_coords(stimulus_id=("stimulus", renamed)))
     with pytest.raises(ValueError, match="estimator must be one of"):
         cka.cka_scores(activations, responses, estimator="rbf")
-    with pytest.raises(ValueError, match="n_permutations"):
+    with pytest.raises(ValueError, match="n_permutations must be an integer >= 0, got -1"):
         cka.cka_scores(activations, responses, n_permutations=-1)
+    with pytest.raises(ValueError, match="neither 'response' .* nor 'rdm'"):
+        cka.cka_scores(activations, responses.rename(response="power"))
     with pytest.raises(ValueError, match="x and y hold different numbers of stimuli"):
         cka.cka(np.ones((5, 2)), np.ones((6, 2)))
 

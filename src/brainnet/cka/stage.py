@@ -200,13 +200,11 @@ def _check_settings(arguments: dict) -> dict:
     for key, choices in (("estimator", ESTIMATORS), ("feature_scaling", FEATURE_SCALINGS)):
         if settings[key] not in choices:
             raise ValueError(f"cka: {key} must be one of {list(choices)}, got {settings[key]!r}")
-    n = settings["n_permutations"]
-    if isinstance(n, bool) or int(n) != n or n < 0:
-        raise ValueError(f"cka: n_permutations must be an integer >= 0, got {n!r}")
-    _check_test_settings(None, None, settings["criterion"], settings["alpha"], n)
-    n = settings["n_bootstrap"]
-    if isinstance(n, bool) or int(n) != n or n < 0:
-        raise ValueError(f"cka: n_bootstrap must be an integer >= 0, got {n!r}")
+    for key in ("n_permutations", "n_bootstrap"):
+        n = settings[key]
+        if isinstance(n, bool) or int(n) != n or n < 0:
+            raise ValueError(f"cka: {key} must be an integer >= 0, got {n!r}")
+    _check_test_settings(None, None, settings["criterion"], settings["alpha"], 0)  # no stopping
     return settings
 
 
