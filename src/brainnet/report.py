@@ -105,7 +105,7 @@ def summary_table(
 
         ``dataset``, ``model``, ``method``
             The key of the gradient (``method`` is ``encoding``, ``rsa``
-            (channel level), ``rsa_region`` (region level) or ``cka``).
+            (channel level) or ``rsa_region`` (region level)).
         ``band``, ``window``
             Frequency band and time window labels.
         ``fmin``, ``fmax``

@@ -33,8 +33,7 @@ from brainnet.rsa._inputs import (
     _target_coords,
     _tested_mask,
 )
-from brainnet.rsa._scoring import _decide
-from brainnet.rsa.permutation import _check_test_settings
+from brainnet.rsa.permutation import _check_test_settings, _significant
 from brainnet.rsa.rdm import _standardised
 
 _DIMS = ("layer", "region", "band", "window")
@@ -252,7 +251,11 @@ def _score(activations, layers, units, response, settings, seed) -> xr.Dataset:
                 p = (1 + exceed[:, t]) / (1 + settings["n_permutations"])
                 out["p"][:, i, k] = np.where(valid, p, np.nan)
     out = {name: a.reshape(*a.shape[:-1], *bw) for name, a in out.items()}
-    out["significant"] = _decide(out["p"], settings["criterion"], settings["alpha"])
+    out["significant"] = np.zeros(out["p"].shape, dtype=bool)
+    for b, w in np.ndindex(*bw):  # one family per band and window, as for RSA
+        out["significant"][..., b, w] = _significant(
+            out["p"][..., b, w], settings["criterion"], settings["alpha"]
+        )
     if settings["n_bootstrap"]:
         rng = np.random.default_rng([seed, 1])
         boot = _contact_bootstrap(layer_grams, units, regions, subjects, out, settings, rng)
