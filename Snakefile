@@ -55,7 +55,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 wildcard_constraints:
     dataset=r"[^/]+",
     model=r"[^/]+",
-    method=r"encoding|rsa|rsa_region",
+    method=r"encoding|rsa|rsa_region|cka",
     subject=r"[^/]+",
 
 report: "workflow/report/workflow.rst"
@@ -73,6 +73,7 @@ include: "workflow/rules/activations.smk"
 include: "workflow/rules/recordings.smk"
 include: "workflow/rules/encoding.smk"
 include: "workflow/rules/rsa.smk"
+include: "workflow/rules/cka.smk"
 include: "workflow/rules/gradient.smk"
 include: "workflow/rules/partition.smk"
 include: "workflow/rules/report.smk"

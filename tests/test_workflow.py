@@ -23,6 +23,7 @@ SMALL = {
         "synthetic": {
             "stimuli": {"source": "embedded", "n_per_category": 30},
             "recordings": {"format": "synthetic", "reference_model": TRAINED, "n_subjects": 4},
+            "analyses": ["encoding", "rsa", "cka"],
         }
     },
     "models": {
@@ -99,6 +100,23 @@ def test_random_control_aligns_less_than_the_trained_network(run):
     figures = run / "results" / "synthetic" / CONTROL / "figures"
     assert (figures / "heatmap_encoding.png").stat().st_size
     assert (run / "results" / "synthetic" / "figures" / "model_comparison.png").stat().st_size
+
+
+@pytest.mark.slow
+def test_cka_recovers_the_planted_gradient(run):
+    """CKA, the third method, runs through every stage: its gradient in the planted band,
+    its figures, its rows in the summary; no paired comparison or glass brain (region level)."""
+    summary = _planted_band(pd.read_csv(run / "results" / "summary.csv"))
+    rows = summary[summary["method"] == "cka"].set_index("model")
+    assert set(rows.index) == {TRAINED, CONTROL, "alexnet"}
+    trained = rows.loc[TRAINED]
+    assert trained["region_alignment_rho"] > 0.5 and trained["region_alignment_rho_p"] < 0.05
+    assert trained["n_covered"] >= 4 and trained["n_planted"] == 5
+    figures = run / "results" / "synthetic" / TRAINED / "figures"
+    for name in ("heatmap_cka.png", "gradient_cka.png", "recovery_cka.png"):
+        assert (figures / name).stat().st_size
+    assert not (figures / "glass_brain_cka.png").exists()
+    assert not (run / "results" / "synthetic" / "comparisons_cka.nc").exists()
 
 
 @pytest.mark.slow
@@ -206,7 +224,7 @@ def test_rerun_does_nothing_and_a_new_model_adds_only_its_jobs(run):
         if len(line.split()) == 2 and line.split()[1].isdigit()
     )
     assert jobs["activations"] == "1" and jobs["encoding"] == "1" and jobs["rsa"] == "1"
-    assert jobs["rsa_region"] == "1" and jobs["layer_similarity"] == "1"
+    assert jobs["rsa_region"] == "1" and jobs["cka"] == "1" and jobs["layer_similarity"] == "1"
     for rule in ("stimuli", "simulate", "subject_responses", "responses"):
         assert rule not in jobs
 

@@ -44,7 +44,11 @@ __all__ = [
 ICEEG_FORMATS = ("synthetic", "bids")
 #: Formats that bring precomputed brain RDMs instead of responses.
 RDM_FORMATS = ("algonauts", "kriegeskorte92", "rdm")
-METHODS = ("encoding", "rsa")
+#: Methods a dataset may ask for (``analyses``); ``cka`` runs only when asked.
+METHODS = ("encoding", "rsa", "cka")
+DEFAULT_METHODS = ("encoding", "rsa")
+#: Methods with one score per region rather than per channel.
+REGION_METHODS = ("rsa_region", "cka")
 
 
 class ConfigError(ValueError):
@@ -314,6 +318,8 @@ def _check_permutations(config: dict) -> None:
         checks.append(("encoding", "n_permutations", "fdr_alpha"))
     if "rsa" in methods:
         checks.append(("rsa", "n_permutations", "alpha"))
+    if "cka" in methods:
+        checks.append(("cka", "n_permutations", "alpha"))
     if config["rsa"]["criterion"] in ("maxstat", "cluster") and config["rsa"]["stopping"]:
         raise ValueError(
             f"rsa.criterion {config['rsa']['criterion']!r} needs every permutation of every "
@@ -474,14 +480,15 @@ def model_specs(config: dict) -> dict[str, ModelSpec]:
 
 
 def analyses(dataset: dict, rsa_level: str = "channel") -> tuple[str, ...]:
-    """The methods that apply to a dataset: RSA only for precomputed RDMs.
+    """The methods that apply to a dataset: RSA and CKA only for precomputed RDMs.
 
     RSA is ``rsa`` (channel level), ``rsa_region`` (region level) or both, as
-    ``rsa_level`` (the config's ``rsa.level``) asks.
+    ``rsa_level`` (the config's ``rsa.level``) asks; CKA (``cka``) runs where
+    the dataset's ``analyses`` name it.
     """
-    wanted = tuple(dataset.get("analyses") or METHODS)
+    wanted = tuple(dataset.get("analyses") or DEFAULT_METHODS)
     if dataset["recordings"]["format"] in RDM_FORMATS:
-        wanted = tuple(m for m in wanted if m == "rsa")
+        wanted = tuple(m for m in wanted if m != "encoding")
     levels = {"channel": ("rsa",), "region": ("rsa_region",), "both": ("rsa", "rsa_region")}
     return tuple(name for m in wanted for name in (levels[rsa_level] if m == "rsa" else (m,)))
 
@@ -531,7 +538,7 @@ def targets(config: dict) -> list[str]:
                 f"{root}/{name}/{model}/figures/glass_brain_{method}.png"
                 for model in models
                 for method in methods
-                if method != "rsa_region"  # one score per region: no contacts to place
+                if method not in REGION_METHODS  # one score per region: no contacts to place
             ]
         out.append(f"{root}/{name}/figures/model_comparison.png")
         if dataset_partition_pairs(config, name):

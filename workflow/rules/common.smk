@@ -2,6 +2,7 @@
 from brainnet.config import (
     ICEEG_FORMATS,
     RDM_FORMATS,
+    REGION_METHODS,
     analyses,
     dataset_models,
     dataset_partition_pairs,
@@ -79,10 +80,12 @@ def compared_models(dataset):
 
 
 def comparisons_of(dataset):
-    """The paired-comparison files of a dataset, one per method; none without pairs."""
+    """The paired-comparison files of a dataset, one per channel-level method; none without
+    pairs (the paired test resamples channels: region-level methods have none)."""
     if not comparison_pairs(dataset):
         return []
     return [
         f"{RESULTS}/{dataset}/comparisons_{method}.nc"
         for method in analyses(config["datasets"][dataset])
+        if method not in REGION_METHODS
     ]

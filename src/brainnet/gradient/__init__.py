@@ -50,6 +50,7 @@ from brainnet.gradient.describe import (
     planted_layer_index,
     strongest_alignment,
 )
+from brainnet.gradient.inputs import REGION_METHODS
 from brainnet.gradient.paired import paired_comparison
 from brainnet.gradient.pairs import compare_models, model_pairs
 from brainnet.gradient.preferred import channel_preferred_layers
@@ -69,4 +70,5 @@ __all__ = [
     "RECOMMENDED",
     "STATISTIC_NAMES",
     "SCORE_LABELS",
+    "REGION_METHODS",
 ]

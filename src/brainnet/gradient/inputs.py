@@ -14,8 +14,11 @@ import xarray as xr
 from brainnet.log import logger
 
 DIMS = ("layer", "channel", "band", "window")
-#: Kinds of scores: channel-level encoding and RSA, and region-level RSA.
-METHODS = ("encoding", "rsa", "rsa_region")
+#: Kinds of scores with one score per region (not per channel), and their score variable:
+#: region-level RSA and CKA.
+REGION_METHODS = {"rsa_region": "rho", "cka": "cka"}
+#: Kinds of scores: channel-level encoding and RSA, region-level RSA and CKA.
+METHODS = ("encoding", "rsa", *REGION_METHODS)
 
 
 class _Labels(NamedTuple):
@@ -58,7 +61,7 @@ def _scores_and_significance(scores, method, alpha, ceiled):
     for name, arr in ((score_name, score), ("significance", significant)):
         if set(arr.dims) != set(DIMS):
             hint = (
-                " (region-level RSA scores: use method='rsa_region')"
+                " (region-level RSA scores: use method='rsa_region'; CKA scores: method='cka')"
                 if "region" in arr.dims
                 else ""
             )

@@ -18,6 +18,10 @@ permutations. Here:
 * the region alignment's permutation p shuffles region labels across the
   subjects' region RDMs of the matched visual regions.
 
+CKA scores (:func:`brainnet.cka.cka_scores`) have the same layout, with
+``cka`` and ``subject_cka`` for ``rho`` and ``subject_rho``, and are treated
+alike.
+
 The channel statistics (``alignment_tau``, ``alignment_rho``) are undefined at
 this level and NaN; ``n_pairs`` counts significant region-layer pairs and
 ``n_preferred`` the visual regions with a preferred layer.
@@ -34,7 +38,6 @@ from brainnet.gradient.regions import _PREFERRED
 from brainnet.gradient.resampling import _quantiles
 
 _DIMS = ("layer", "region", "band", "window")
-_REQUIRED = ("rho", "significant", "subject_rho")
 #: Variables of the region-level scores that the gradient passes on unchanged.
 CARRIED = (
     "noise_ceiling_lower",
@@ -44,34 +47,39 @@ CARRIED = (
 )
 
 
-def _check_region_scores(scores: xr.Dataset, source: str) -> None:
-    missing = [name for name in _REQUIRED if name not in scores.data_vars]
+def _check_region_scores(scores: xr.Dataset, source: str, name: str = "rho") -> None:
+    """Region-level scores ``name`` (``rho`` of RSA, ``cka``), with ``subject_<name>``."""
+    required = (name, "significant", f"subject_{name}")
+    missing = [var for var in required if var not in scores.data_vars]
     if missing:
         raise KeyError(
             f"gradient: {source} lacks {missing}; region-level RSA scores "
-            f"(brainnet.rsa.rsa_scores with level='region') hold them"
+            f"(brainnet.rsa.rsa_scores with level='region') and CKA scores "
+            f"(brainnet.cka.cka_scores) hold them"
         )
-    if set(scores["rho"].dims) != set(_DIMS):
+    if set(scores[name].dims) != set(_DIMS):
         raise ValueError(
-            f"gradient: {source} variable 'rho' has dims {scores['rho'].dims}, expected {_DIMS}"
+            f"gradient: {source} variable {name!r} has dims {scores[name].dims}, expected {_DIMS}"
         )
     for coord, dim in (("layer_index", "layer"), ("region_rank", "region")):
         if coord not in scores.coords or scores[coord].dims != (dim,):
             raise ValueError(f"gradient: {source} lacks the coordinate {coord!r} on {dim!r}")
 
 
-def _region_level_statistics(scores, *, n_bootstrap, n_permutations, ci, rng_streams):
-    """Region statistics and alignment of region-level scores.
+def _region_level_statistics(scores, name, *, n_bootstrap, n_permutations, ci, rng_streams):
+    """Region statistics and alignment of region-level scores ``name`` (``rho``, ``cka``).
 
     Returns the ``(layer, region, band, window)``, ``(region, band, window)``
     and ``(band, window)`` arrays as the channel path does, plus the region
     coordinates.
     """
     region_rng, perm_rng = rng_streams
-    rho = scores["rho"].transpose(*_DIMS).to_numpy().astype(float)
+    rho = scores[name].transpose(*_DIMS).to_numpy().astype(float)
     sig = scores["significant"].transpose(*_DIMS).to_numpy().astype(bool) & np.isfinite(rho)
     subject_rho = (
-        scores["subject_rho"].transpose("layer", "region", "subject", "band", "window").to_numpy()
+        scores[f"subject_{name}"]
+        .transpose("layer", "region", "subject", "band", "window")
+        .to_numpy()
     )
     layer_index = scores["layer_index"].to_numpy()
     ranks = scores["region_rank"].to_numpy()
@@ -84,10 +92,10 @@ def _region_level_statistics(scores, *, n_bootstrap, n_permutations, ci, rng_str
     boot_preferred = np.full((n_bootstrap, *shape[1:]), np.nan)
     has_subject = np.isfinite(subject_rho).any(axis=0)  # (region, subject, band, window)
     contacts = (
-        scores["subject_rho_bootstrap"]
+        scores[f"subject_{name}_bootstrap"]
         .transpose("bootstrap", "layer", "region", "subject", "band", "window")
         .to_numpy()
-        if "subject_rho_bootstrap" in scores.data_vars
+        if f"subject_{name}_bootstrap" in scores.data_vars
         else None
     )
     for i in range(n_region):
@@ -162,9 +170,10 @@ def _subject_bootstrap(subject_rho, n_bootstrap, rng, contacts=None):
     return boot
 
 
-def _region_coords(scores):
+def _region_coords(scores, name="rho"):
     """``region_rank``, ``n_channels`` and ``n_subjects`` of each region (any band and window)."""
-    n_subjects = np.isfinite(scores["subject_rho"]).any(("layer", "band", "window")).sum("subject")
+    subject_scores = scores[f"subject_{name}"]
+    n_subjects = np.isfinite(subject_scores).any(("layer", "band", "window")).sum("subject")
     coords = {
         "region": scores["region"].to_numpy(),
         "region_rank": ("region", scores["region_rank"].to_numpy()),

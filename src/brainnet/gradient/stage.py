@@ -15,6 +15,7 @@ import xarray as xr
 from brainnet.gradient.alignment import _alignment_statistics, _region_alignment
 from brainnet.gradient.describe import describe_gradient, describe_result
 from brainnet.gradient.inputs import (
+    REGION_METHODS,
     _channel_labels,
     _check_settings,
     _region_order,
@@ -35,6 +36,7 @@ SCORE_LABELS = {
     "r": "held-out Pearson r",
     "r_ceiled": "noise-ceiled Pearson r",
     "rho": "Spearman rho",
+    "cka": "CKA",
 }
 
 
@@ -69,11 +71,13 @@ def gradient_statistics(
         (``region_rank`` 0 marks channels outside the visual hierarchy: they
         get region means but are left out of the alignment statistics).
         Variables over other dims (e.g. region-level RSA) are ignored.
-    method : ``"encoding"`` | ``"rsa"`` | ``"rsa_region"``
+    method : ``"encoding"`` | ``"rsa"`` | ``"rsa_region"`` | ``"cka"``
         Which kind of scores ``scores`` holds: channel-level encoding or RSA
         scores, or region-level RSA scores (``rho``, ``significant`` and
         ``subject_rho`` over regions, :func:`brainnet.rsa.rsa_scores` with
-        ``level="region"``; see :mod:`brainnet.gradient.region_level`).
+        ``level="region"``; see :mod:`brainnet.gradient.region_level`) or CKA
+        scores (``cka``, ``significant`` and ``subject_cka``,
+        :func:`brainnet.cka.cka_scores`), treated alike.
     n_bootstrap : int
         Bootstrap resamples for every confidence interval.
     n_permutations : int
@@ -157,9 +161,9 @@ def gradient_statistics(
     set_log_level(verbose)
     _check_settings(method, n_bootstrap, n_permutations, alpha, ci, ceiled)
     settings = {"n_bootstrap": n_bootstrap, "n_permutations": n_permutations, "ci": ci}
-    if method == "rsa_region":
+    if method in REGION_METHODS:
         score, score_name, region_coords, region_stats, alignment = _region_path(
-            scores, seed=seed, **settings
+            scores, method, seed=seed, **settings
         )
     else:
         score, score_name, region_coords, region_stats, alignment = _channel_path(
@@ -176,26 +180,29 @@ def gradient_statistics(
     return gradient
 
 
-def _region_path(scores, *, n_bootstrap, n_permutations, ci, seed):
-    """Region-level RSA scores: their score, region coordinates and statistics."""
-    _check_region_scores(scores, _source(scores, "rsa_region"))
+def _region_path(scores, method, *, n_bootstrap, n_permutations, ci, seed):
+    """Region-level RSA or CKA scores: their score, region coordinates and statistics."""
+    name = REGION_METHODS[method]
+    _check_region_scores(scores, _source(scores, method), name)
     # the order of every gradient: visual regions by rank, then the controls
     order, _ = _region_order(scores["region"].values.astype(str), scores["region_rank"].values)
     scores = scores.sel(region=order)
-    score = scores["rho"]
+    score = scores[name]
     logger.info(
-        "gradient statistics (rsa_region): %d layers, %d regions, %d bands x %d windows",
+        "gradient statistics (%s): %d layers, %d regions, %d bands x %d windows",
+        method,
         *(score.sizes[d] for d in ("layer", "region", "band", "window")),
     )
     region_rng, _, perm_rng = _streams(seed)
     region_stats, alignment = _region_level_statistics(
         scores,
+        name,
         n_bootstrap=n_bootstrap,
         n_permutations=n_permutations,
         ci=ci,
         rng_streams=(region_rng, perm_rng),
     )
-    return score, "rho", _region_coords(scores), region_stats, alignment
+    return score, name, _region_coords(scores, name), region_stats, alignment
 
 
 def _channel_path(scores, method, *, ceiled, alpha, n_bootstrap, n_permutations, ci, seed):

@@ -18,7 +18,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from scipy import stats
 
-from brainnet.gradient import RECOMMENDED, STATISTIC_NAMES, alignment_undefined, describe_gradient
+from brainnet.gradient import (
+    RECOMMENDED,
+    REGION_METHODS,
+    STATISTIC_NAMES,
+    alignment_undefined,
+    describe_gradient,
+)
 from brainnet.plots.figure import _FORMATS, WIDTH, _fill_doc, _grid, _render
 from brainnet.plots.panels import _interval, _interval_entry, _layer_axes, _marker, _note, _title
 from brainnet.plots.selection import (
@@ -127,8 +133,8 @@ def _draw_panel(ax, cell, levels, layers):
     (a defined pair-level tau) the region preferences are those of noise: they
     are drawn faint and no trend is fitted; nor is one where the region-level
     rho is undefined (see :func:`brainnet.gradient.alignment_undefined`).
-    Region-level RSA has no pairs; its regions prefer a layer only where they
-    have a significant match.
+    Region-level RSA and CKA have no pairs; their regions prefer a layer only where
+    they have a significant match.
     """
     ranks = cell["region_rank"].to_numpy()
     counts = cell["n_preferring"].transpose("region", "layer").to_numpy()
@@ -147,7 +153,7 @@ def _draw_panel(ax, cell, levels, layers):
     # region level, regions with a significant match (the only ones with a preference)
     evidence = (
         bool(ok.any())
-        if cell.attrs.get("method") == "rsa_region"
+        if cell.attrs.get("method") in REGION_METHODS
         else bool(np.isfinite(float(cell["alignment_tau"])))
     )
     _interval(ax, ranks[ok], best[ok], low[ok], high[ok], "C0" if evidence else _FAINT)
@@ -170,14 +176,14 @@ def _trend(ax, ranks, best, levels, span):
 def _alignment_text(cell):
     """The region-level rho (recommended) and the pair-level tau, or why they are missing.
 
-    Region-level RSA has no channel pairs: only its rho is stated.
+    Region-level RSA and CKA have no channel pairs: only its rho is stated.
     """
     rho, rho_p = float(cell[RECOMMENDED]), float(cell[f"{RECOMMENDED}_p"])
     lines = [
         alignment_undefined(cell) or f"{STATISTIC_NAMES[RECOMMENDED]} = {rho:.2f}, p = {rho_p:.3g}"
     ]
     tau, tau_p = float(cell["alignment_tau"]), float(cell["alignment_tau_p"])
-    if cell.attrs.get("method") == "rsa_region":
+    if cell.attrs.get("method") in REGION_METHODS:
         pass
     elif int(cell["n_pairs"]) == 0:
         lines.append("no significant pairs")

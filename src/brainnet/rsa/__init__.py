@@ -28,6 +28,7 @@ Everything public is importable from ``brainnet.rsa``.
 # time them or check them against SciPy (the names of the former single module).
 from brainnet.rsa._checks import _n_from_pairs as _n_from_pairs
 from brainnet.rsa._engine import _Test as _Test
+from brainnet.rsa._region import region_patterns
 from brainnet.rsa.ceiling import noise_ceiling
 from brainnet.rsa.compare import COMPARE_METHODS, compare_rdms
 from brainnet.rsa.compare import _rank_rows as _rank_rows
@@ -64,6 +65,7 @@ __all__ = [
     "noise_ceiling",
     "permutation_test",
     "r2_statistics",
+    "region_patterns",
     "rsa_precomputed",
     "rsa_scores",
     "scalar_rdm",

@@ -52,12 +52,52 @@ class _Units:
 
 def _region_units(values, tested, response, metric) -> _Units:
     """Per band and window, the RDM of each subject's responsive channels in each region."""
-    region = response["region"].values.astype(str)
-    subject = response["subject"].values.astype(str)
     regions, ranks = _region_table(response)
     minimum = 1 if metric == "euclidean" else 2
     n_pairs = len(values) * (len(values) - 1) // 2
-    units = _Units([], [], [], [], regions, ranks, np.unique(subject), [], metric)
+    subjects = np.unique(response["subject"].values.astype(str))
+    units = _Units([], [], [], [], regions, ranks, subjects, [], metric)
+    for found in region_patterns(values, tested, response, minimum):
+        units.vectors.append(
+            np.array([_pdist(z, metric, f"region {r} subject {s}") for r, s, z in found]).reshape(
+                len(found), n_pairs
+            )
+        )
+        units.patterns.append([z for *_, z in found])
+        units.region.append(np.array([r for r, _, _ in found], dtype=str))
+        units.subject.append(np.array([s for _, s, _ in found], dtype=str))
+        units.n_channels.append(np.array([z.shape[1] for *_, z in found], dtype=int))
+    return units
+
+
+def region_patterns(values, tested, response, minimum: int = 1) -> list[list[tuple]]:
+    """Each subject's multi-contact response pattern in each region, per band and window.
+
+    The pattern holds the subject's ``tested`` (responsive) channels of the
+    region that vary over stimuli, each z-scored over stimuli; it is the
+    brain side of region-level RSA and of CKA (:mod:`brainnet.cka`).
+
+    Parameters
+    ----------
+    values : array, shape (stimulus, channel, band, window)
+        The responses.
+    tested : array of bool, shape (channel, band, window)
+        Channels that may enter a pattern.
+    response : xarray.DataArray
+        The responses with the channel coordinates ``region`` and ``subject``
+        (and ``region_rank``, which orders the regions).
+    minimum : int
+        Fewest channels of a pattern; smaller ones are left out.
+
+    Returns
+    -------
+    patterns : list over (band, window) in C order of lists of (region, subject, pattern)
+        ``pattern`` is ``(stimulus, channel)``; regions posterior to anterior.
+    """
+    region = response["region"].values.astype(str)
+    subject = response["subject"].values.astype(str)
+    regions, _ = _region_table(response)
+    out = []
     for b, w in np.ndindex(*values.shape[2:]):
         found = []
         for r in regions:
@@ -65,16 +105,9 @@ def _region_units(values, tested, response, metric) -> _Units:
                 pattern = values[:, (region == r) & (subject == s) & tested[:, b, w], b, w]
                 pattern = pattern[:, np.ptp(pattern, axis=0) > 0]
                 if pattern.shape[1] >= minimum:
-                    z = (pattern - pattern.mean(axis=0)) / pattern.std(axis=0)
-                    found.append(
-                        (_pdist(z, metric, f"region {r} subject {s}"), r, s, pattern.shape[1], z)
-                    )
-        units.vectors.append(np.array([f[0] for f in found]).reshape(len(found), n_pairs))
-        units.patterns.append([f[4] for f in found])
-        units.region.append(np.array([f[1] for f in found], dtype=str))
-        units.subject.append(np.array([f[2] for f in found], dtype=str))
-        units.n_channels.append(np.array([f[3] for f in found], dtype=int))
-    return units
+                    found.append((r, s, (pattern - pattern.mean(axis=0)) / pattern.std(axis=0)))
+        out.append(found)
+    return out
 
 
 def _precomputed_units(vectors, rdm) -> _Units:
