@@ -78,8 +78,8 @@ def check_regions(regions, layers, model: str | None = None) -> list[_Region]:
     ValueError
         Naming the region and key at fault: an unknown key, a missing rank or
         centre, a visual region without a latency or without exactly one of
-        layer and depth, a generating layer the model does not have, duplicate names, or no visual or no control
-        region.
+        layer and depth, a generating layer the model does not have, duplicate
+        names, or no visual or no control region.
     """
     if isinstance(regions, Mapping):
         items = [(name, spec) for name, spec in regions.items()]
