@@ -26,6 +26,7 @@ from brainnet.rsa._inputs import (
     _provenance,
     _tested_mask,
 )
+from brainnet.rsa._memory import check_memory, check_size, rsa_sizes
 from brainnet.rsa._region import _precomputed_units, _region_dataset, _region_units
 from brainnet.rsa._scoring import _channel_dataset, _channel_scores
 from brainnet.rsa.permutation import PERMUTATION_METHODS, _check_test_settings, make_permutations
@@ -51,7 +52,9 @@ def rsa_scores(
     region_metric: str = "euclidean",
     n_bootstrap: int = 100,
     seed: int = 0,
-    chunk: int = 2048,
+    chunk: int | str = "auto",
+    block: int | str = "auto",
+    memory_gb: float | None = None,
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
     """RSA between every layer and every channel (or region), band and window.
@@ -117,9 +120,15 @@ def rsa_scores(
     seed : int
         Seed of the permutations (the same permutations serve every test) and
         of the contact resamples.
-    chunk : int
-        Brain RDMs scored together; memory is about ``chunk x n_pairs x 4``
-        bytes (255 MB for 2048 RDMs of 250 stimuli).
+    chunk, block : int | ``"auto"``
+        Brain RDMs scored together (memory about ``3 x chunk x n_pairs x 4``
+        bytes) and permutations per matrix product (``block x n_pairs x 4``).
+        ``"auto"`` (the default): as many as fit in ``memory_gb``, up to 2,048
+        and 256 (see :mod:`brainnet.rsa._memory`). Results do not depend on
+        them.
+    memory_gb : float | None
+        The budget of the ``"auto"`` sizes; None: half the memory available
+        when the test starts.
     verbose : bool | str | int | None
         Logging level (see :func:`brainnet.set_log_level`).
 
@@ -156,7 +165,7 @@ def rsa_scores(
     values = np.asarray(response.values, dtype=np.float64)
     _check_finite(values, response)
     tested = _tested_mask(responses, response, responsive_only)
-    test = _stage_test(activations, layers, len(values), settings, seed)
+    test = _stage_test(activations, layers, len(values), settings, seed, chunk, block, memory_gb)
     logger.info(
         "rsa (%s level): %d layers, %d channels x %d bands x %d windows (%d tested), "
         "%d stimuli, %d permutations, stopping=%s",
@@ -169,7 +178,7 @@ def rsa_scores(
         stopping,
     )
     if level == "channel":
-        out = _channel_scores(test, values, tested, chunk, scalar=True)
+        out = _channel_scores(test, values, tested, test.chunk, scalar=True)
         ds = _channel_dataset(out, response, layers, tested, criterion, alpha)
     else:
         ds = _region_dataset(
@@ -207,7 +216,9 @@ def rsa_precomputed(
     criterion: str = "p",
     alpha: float = 0.001,
     seed: int = 0,
-    chunk: int = 2048,
+    chunk: int | str = "auto",
+    block: int | str = "auto",
+    memory_gb: float | None = None,
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
     """RSA between every layer and precomputed brain RDMs (fMRI ROIs, neuron populations).
@@ -229,7 +240,8 @@ def rsa_precomputed(
         similarity with the model, tested with the same permutations, with
         noise ceilings across subjects (:func:`noise_ceiling`, leave one
         subject out).
-    metric, method, n_permutations, stopping, h, criterion, alpha, seed, chunk, verbose
+    metric, method, n_permutations, stopping, h, criterion, alpha, seed, chunk, block
+    memory_gb, verbose
         As for :func:`rsa_scores`.
 
     Returns
@@ -244,11 +256,13 @@ def rsa_precomputed(
     rdm = _align_brain_rdms(activations, brain_rdms)
     labels = [f"brain_rdms channel {c!s}" for c in _channel_labels(rdm)]
     vectors = np.stack([to_vectors(m, name) for m, name in zip(rdm.values, labels, strict=True)])
-    test = _stage_test(activations, layers, rdm.sizes["stimulus"], settings, seed)
+    test = _stage_test(
+        activations, layers, rdm.sizes["stimulus"], settings, seed, chunk, block, memory_gb
+    )
     template = _broadband(rdm)
     if level == "channel":
         tested = np.ones(template.shape[1:], dtype=bool)
-        out = _channel_scores(test, vectors.T[:, :, None, None], tested, chunk, scalar=False)
+        out = _channel_scores(test, vectors.T[:, :, None, None], tested, test.chunk, scalar=False)
         ds = _channel_dataset(out, template, layers, tested, criterion, alpha)
     else:
         units = _precomputed_units(vectors, rdm)
@@ -263,13 +277,14 @@ def _check_stage_settings(arguments: dict) -> dict:
     Returns
     -------
     settings : dict
-        The settings as the scores' attributes record them (``chunk`` aside),
+        The settings as the scores' attributes record them (``chunk``, ``block``
+        and ``memory_gb`` aside, which change no result),
         with ``h`` resolved by :func:`_check_test_settings` (None without
         stopping).
     """
-    level, metric, feature_scaling, method, n_permutations, chunk = (
+    level, metric, feature_scaling, method, n_permutations = (
         arguments[key]
-        for key in ("level", "metric", "feature_scaling", "method", "n_permutations", "chunk")
+        for key in ("level", "metric", "feature_scaling", "method", "n_permutations")
     )
     stopping, h, criterion, alpha = (arguments[k] for k in ("stopping", "h", "criterion", "alpha"))
     _check_choice(level, _LEVELS, "level")
@@ -278,8 +293,9 @@ def _check_stage_settings(arguments: dict) -> dict:
     _check_choice(method, PERMUTATION_METHODS, "method")
     if int(n_permutations) != n_permutations or n_permutations < 0:
         raise ValueError(f"n_permutations must be an integer >= 0, got {n_permutations!r}")
-    if int(chunk) != chunk or chunk < 1:
-        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    check_size(arguments["chunk"], "chunk")
+    check_size(arguments["block"], "block")
+    check_memory(arguments["memory_gb"])
     h = _check_test_settings(stopping, h, criterion, alpha, n_permutations)
     return {
         "level": level,
@@ -294,9 +310,12 @@ def _check_stage_settings(arguments: dict) -> dict:
     }
 
 
-def _stage_test(activations, layers, n_stimuli: int, settings: dict, seed: int) -> _Test:
+def _stage_test(
+    activations, layers, n_stimuli: int, settings: dict, seed: int, chunk, block, memory_gb
+) -> _Test:
     """The permutation test of every layer's RDM; the permutations of ``seed`` serve
-    every brain RDM."""
+    every brain RDM. Its ``chunk`` is the number of brain RDMs to score together."""
     models = _model_rdms(activations, layers, settings["metric"], settings["feature_scaling"])
     permutations = make_permutations(n_stimuli, settings["n_permutations"], seed)
-    return _Test(models, settings["method"], permutations, settings["h"])
+    sizes = rsa_sizes(models.shape[1], block, chunk, memory_gb)
+    return _Test(models, settings["method"], permutations, settings["h"], sizes)
