@@ -1,7 +1,13 @@
 # Helpers shared by the rule files: which files a dataset's rules need.
 from brainnet.config import ICEEG_FORMATS, RDM_FORMATS, analyses, dataset_models
 from brainnet.datasets import subjects
+from brainnet.device import stage_device
 from brainnet.gradient import model_pairs
+
+
+def stage_settings(stage, **overrides):
+    """A stage's config section with its device resolved (its own key, else the top level's)."""
+    return {**config[stage], "device": stage_device(config, stage), **overrides}
 
 
 def recordings(dataset):

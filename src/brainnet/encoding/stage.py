@@ -14,16 +14,19 @@ from contextlib import contextmanager
 
 import numpy as np
 import sklearn
+import torch
 import xarray as xr
 from scipy import stats
 from tqdm.auto import tqdm
 
+from brainnet.device import resolve_device
 from brainnet.encoding.alphas import _edge_shares, _fold_median, _warn_grid_edges
 from brainnet.encoding.ceiling import (
     DEFAULT_MIN_RELIABILITY,
     _add_ceiling,
     _check_min_reliability,
 )
+from brainnet.encoding.device_ridge import _score_ridge_device
 from brainnet.encoding.inputs import _check_settings, _flat_targets, _folds, _layer_features
 from brainnet.encoding.null import _p_values, _permutations, _score_ridge
 from brainnet.encoding.pls import _score_pls
@@ -48,6 +51,7 @@ def fit_encoding(
     refit_alpha: bool = False,
     tail: str | None = "gpd",
     min_reliability: float = DEFAULT_MIN_RELIABILITY,
+    device: str = "cpu",
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
     """Fit cross-validated encoding models from every layer to every target.
@@ -117,6 +121,14 @@ def fit_encoding(
         split-half correlation is not significantly positive, ``noise_ceiling``
         and ``r_ceiled`` are NaN and ``noise_ceiling_reason`` says why (see
         :mod:`brainnet.encoding.ceiling`).
+    device : ``"cpu"`` | ``"cuda"`` | ``"cuda:N"`` | ``"auto"``
+        ``"cpu"`` (default): NumPy, the reference. A CUDA device: ridge with
+        fixed-penalty permutations runs in torch there
+        (:mod:`brainnet.encoding.device_ridge`: float64 decomposition,
+        penalty choice and observed scores, float32 permutation products, null
+        scores near the observed one recomputed in float64, so that p-values are
+        those of the reference); PLS and ``refit_alpha`` stay on NumPy. See
+        :func:`brainnet.device.resolve_device`.
     verbose : bool | str | int | None
         Logging level for this call (see :func:`brainnet.log.set_log_level`);
         a progress bar over layers is shown at ``"info"`` and below.
@@ -195,6 +207,14 @@ def fit_encoding(
         )
         _check_tail(tail)
         _check_min_reliability(min_reliability)
+        device = resolve_device(device, "encoding.device")
+        if device.type != "cpu" and (estimator != "ridge" or refit_alpha):
+            logger.info(
+                "encoding: %s runs on NumPy (the %s path is ridge, fixed penalties)",
+                "pls" if estimator != "ridge" else "refit_alpha",
+                device,
+            )
+            device = torch.device("cpu")
         layers = layer_names(activations)
         aligned = align_responses(activations, responses)
         template, targets = _flat_targets(aligned)
@@ -221,6 +241,7 @@ def fit_encoding(
             refit_alpha=refit_alpha,
             pls_components=pls_components,
             tail=tail,
+            device=device,
         )
         scores = _assemble(
             template, layers, r=r, p=p, p_tail=p_tail, alpha=alpha, fdr_alpha=fdr_alpha
@@ -241,6 +262,7 @@ def fit_encoding(
             "refit_alpha": refit_alpha,
             "tail": tail,
             "min_reliability": min_reliability,
+            "device": str(device),
             "model": activations.attrs.get("model"),
             "sklearn_version": sklearn.__version__,
         }
@@ -259,6 +281,7 @@ def _score_layers(
     refit_alpha: bool,
     pls_components: int,
     tail: str | None,
+    device: torch.device,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """r, p, whether p is from the tail fit, and the reported ridge penalty, each
     ``(n_layers, n_targets)``; p is NaN without permutations, the penalty NaN for
@@ -270,8 +293,10 @@ def _score_layers(
     for i, name in enumerate(tqdm(layers, desc="encoding", unit="layer", disable=not show)):
         features = _layer_features(activations, name)
         if estimator == "ridge":
-            r_all, chosen, saturated = _score_ridge(
-                features, targets, splits, perms, alphas, refit_alpha
+            r_all, chosen, saturated = (
+                _score_ridge(features, targets, splits, perms, alphas, refit_alpha)
+                if device.type == "cpu"
+                else _score_ridge_device(features, targets, splits, perms, alphas, device)
             )
             alpha[i] = _fold_median(alphas[chosen])
             edges[name] = _edge_shares(chosen, len(alphas), saturated)

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from brainnet.log import logger
 from brainnet.rsa._checks import _n_from_pairs
+from brainnet.rsa._device import _DeviceModels
 from brainnet.rsa._memory import Sizes
 from brainnet.rsa.compare import _centered
 from brainnet.rsa.rdm import scalar_rdm, to_matrices
@@ -56,6 +57,7 @@ class _Test:
         permutations: np.ndarray,
         h: int | None,
         sizes: Sizes,
+        device=None,
     ):
         n = _n_from_pairs(models.shape[1])
         self.method, self.h, self.n = method, h, n
@@ -71,6 +73,8 @@ class _Test:
             square = to_matrices(self.model_centred)
         self.model32 = square.astype(np.float32)  # (L, n, n)
         self.model_q = self.model32[:, self.mask]  # the identity permutation
+        # a torch device scores the blocks there (brainnet.rsa._device); None: NumPy
+        self.device = None if device is None else _DeviceModels(self.model32, self.mask, device)
 
     @property
     def n_permutations(self) -> int:
@@ -118,6 +122,7 @@ class _Test:
         n_models = len(self.model32)
         stop = self.n_permutations if stop is None else min(stop, self.n_permutations)
         batch = _Batch.new(self.model_q, self.model_norm, brain32, brain_norm, weights, self.rows)
+        on_device = None if self.device is None else self.device.batch(batch, _MARGIN)
         state = _State.new(batch.observed) if state is None else state
         active = [np.flatnonzero(row) for row in state.running]
         size = min(_FIRST_BLOCK, self.block) if self.h and not start else self.block
@@ -136,10 +141,14 @@ class _Test:
                     gathered = np.empty((size, gathered.shape[1]), dtype=np.float32)
                 inverse = self.inverse[done : done + size]
                 for i in range(n_models):
-                    if active[i].size:
+                    if not active[i].size:
+                        continue
+                    if self.device is None:
                         self._gather(i, inverse, gathered[:size])
                         exceed = batch.exceedances(i, gathered[:size], active[i])
-                        active[i] = self._update(i, exceed, active[i], state)
+                    else:
+                        exceed = on_device.exceedances(i, inverse, active[i])
+                    active[i] = self._update(i, exceed, active[i], state)
                 done += size
                 bar.update(size)
                 size = min(2 * size, self.block)
@@ -214,20 +223,30 @@ class _Batch:
         ``gathered`` holds model ``i`` under a block of inverse permutations
         (:meth:`_Test._gather`).
         """
-        brain32, coef, weights, observed = self.brain32, self.coef, self.weights, self.observed
-        if weights is None:
-            cols, w = units, None
-        else:
-            cols = np.flatnonzero(weights[:, units].any(axis=1))
-            w = weights[np.ix_(cols, units)]
-        brain = brain32 if cols.size == len(brain32) else brain32[cols]
-        null = (gathered @ brain.T).astype(np.float64) * coef[i, cols]
+        cols, w = self.columns(units)
+        brain = self.brain32 if cols.size == len(self.brain32) else self.brain32[cols]
+        null = (gathered @ brain.T).astype(np.float64) * self.coef[i, cols]
         if w is not None:
             null = null @ w
-        diff = null - observed[i, units]
-        exceed = diff > _MARGIN
-        for p, u in np.argwhere(np.abs(diff) <= _MARGIN):
-            exceed[p, u] = self._exact_null(gathered[p], i, units[u]) >= observed[i, units[u]]
+        diff = null - self.observed[i, units]
+        return self.settle(
+            diff > _MARGIN, np.argwhere(np.abs(diff) <= _MARGIN), gathered, i, units
+        )
+
+    def columns(self, units):
+        """The brain RDMs that ``units`` need, and with weights the ``(cols, units)``
+        weights (None without)."""
+        if self.weights is None:
+            return units, None
+        cols = np.flatnonzero(self.weights[:, units].any(axis=1))
+        return cols, self.weights[np.ix_(cols, units)]
+
+    def settle(self, exceed, near, gathered, i, units):
+        """``exceed`` with the ``near`` (permutation, unit) pairs, whose float32 null
+        lies within the margin of the observed statistic, decided in float64."""
+        for p, u in near:
+            row = gathered[p] if isinstance(gathered, np.ndarray) else gathered[p].cpu().numpy()
+            exceed[p, u] = self._exact_null(row, i, units[u]) >= self.observed[i, units[u]]
         return exceed
 
     def _exact_null(self, gathered, i, unit):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from brainnet.device import resolve_device
 from brainnet.join import align_responses, layer_names
 from brainnet.log import logger, set_log_level
 from brainnet.responses import RESPONSE_DIMS
@@ -55,6 +56,7 @@ def rsa_scores(
     chunk: int | str = "auto",
     block: int | str = "auto",
     memory_gb: float | None = None,
+    device: str = "cpu",
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
     """RSA between every layer and every channel (or region), band and window.
@@ -129,6 +131,11 @@ def rsa_scores(
     memory_gb : float | None
         The budget of the ``"auto"`` sizes; None: half the memory available
         when the test starts.
+    device : ``"cpu"`` | ``"cuda"`` | ``"cuda:N"`` | ``"auto"``
+        Where the permutation products run: ``"cpu"`` (default) NumPy, the
+        reference; a CUDA device, torch there (:mod:`brainnet.rsa._device`), with
+        the same p-values (ties still decided in float64). See
+        :func:`brainnet.device.resolve_device`.
     verbose : bool | str | int | None
         Logging level (see :func:`brainnet.set_log_level`).
 
@@ -165,7 +172,7 @@ def rsa_scores(
     values = np.asarray(response.values, dtype=np.float64)
     _check_finite(values, response)
     tested = _tested_mask(responses, response, responsive_only)
-    test = _stage_test(activations, layers, len(values), settings, seed, chunk, block, memory_gb)
+    test = _stage_test(activations, layers, len(values), settings, seed, locals())
     logger.info(
         "rsa (%s level): %d layers, %d channels x %d bands x %d windows (%d tested), "
         "%d stimuli, %d permutations, stopping=%s",
@@ -219,6 +226,7 @@ def rsa_precomputed(
     chunk: int | str = "auto",
     block: int | str = "auto",
     memory_gb: float | None = None,
+    device: str = "cpu",
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
     """RSA between every layer and precomputed brain RDMs (fMRI ROIs, neuron populations).
@@ -241,7 +249,7 @@ def rsa_precomputed(
         noise ceilings across subjects (:func:`noise_ceiling`, leave one
         subject out).
     metric, method, n_permutations, stopping, h, criterion, alpha, seed, chunk, block
-    memory_gb, verbose
+    memory_gb, device, verbose
         As for :func:`rsa_scores`.
 
     Returns
@@ -256,9 +264,7 @@ def rsa_precomputed(
     rdm = _align_brain_rdms(activations, brain_rdms)
     labels = [f"brain_rdms channel {c!s}" for c in _channel_labels(rdm)]
     vectors = np.stack([to_vectors(m, name) for m, name in zip(rdm.values, labels, strict=True)])
-    test = _stage_test(
-        activations, layers, rdm.sizes["stimulus"], settings, seed, chunk, block, memory_gb
-    )
+    test = _stage_test(activations, layers, rdm.sizes["stimulus"], settings, seed, locals())
     template = _broadband(rdm)
     if level == "channel":
         tested = np.ones(template.shape[1:], dtype=bool)
@@ -311,11 +317,22 @@ def _check_stage_settings(arguments: dict) -> dict:
 
 
 def _stage_test(
-    activations, layers, n_stimuli: int, settings: dict, seed: int, chunk, block, memory_gb
+    activations, layers, n_stimuli: int, settings: dict, seed: int, arguments: dict
 ) -> _Test:
     """The permutation test of every layer's RDM; the permutations of ``seed`` serve
-    every brain RDM. Its ``chunk`` is the number of brain RDMs to score together."""
+    every brain RDM. Its ``chunk`` is the number of brain RDMs to score together, its
+    sizes and device those the stage's ``arguments`` ask for."""
+    device = resolve_device(arguments["device"], "rsa.device")
     models = _model_rdms(activations, layers, settings["metric"], settings["feature_scaling"])
     permutations = make_permutations(n_stimuli, settings["n_permutations"], seed)
-    sizes = rsa_sizes(models.shape[1], block, chunk, memory_gb)
-    return _Test(models, settings["method"], permutations, settings["h"], sizes)
+    sizes = rsa_sizes(
+        models.shape[1], arguments["block"], arguments["chunk"], arguments["memory_gb"]
+    )
+    return _Test(
+        models,
+        settings["method"],
+        permutations,
+        settings["h"],
+        sizes,
+        device=None if device.type == "cpu" else device,
+    )
