@@ -15,8 +15,10 @@ any work, naming the key.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 #: The stages whose config section may override the top-level ``device``.
 DEVICE_STAGES = ("extraction", "encoding", "rsa")
@@ -43,6 +45,8 @@ def resolve_device(value: str | torch.device | None, key: str = "device") -> tor
         On a value that is none of these, or CUDA asked for where it is not
         available (or the index is out of range).
     """
+    import torch  # here: a NumPy-only job never imports it (half a gigabyte)
+
     if isinstance(value, torch.device):
         value = str(value)
     value = "auto" if value is None else value
@@ -64,6 +68,15 @@ def resolve_device(value: str | torch.device | None, key: str = "device") -> tor
                 "CUDA device(s)"
             )
     return device
+
+
+def accelerator(value, key: str = "device") -> torch.device | None:
+    """The device ``value`` resolves to (:func:`resolve_device`), or None for the CPU:
+    the stages' NumPy path, for which ``"cpu"`` does not even import torch."""
+    if value == "cpu":
+        return None
+    device = resolve_device(value, key)
+    return None if device.type == "cpu" else device
 
 
 def stage_device(config: dict, stage: str) -> str:

@@ -14,19 +14,17 @@ from contextlib import contextmanager
 
 import numpy as np
 import sklearn
-import torch
 import xarray as xr
 from scipy import stats
 from tqdm.auto import tqdm
 
-from brainnet.device import resolve_device
+from brainnet.device import accelerator
 from brainnet.encoding.alphas import _edge_shares, _fold_median, _warn_grid_edges
 from brainnet.encoding.ceiling import (
     DEFAULT_MIN_RELIABILITY,
     _add_ceiling,
     _check_min_reliability,
 )
-from brainnet.encoding.device_ridge import _score_ridge_device
 from brainnet.encoding.inputs import _check_settings, _flat_targets, _folds, _layer_features
 from brainnet.encoding.null import _p_values, _permutations, _score_ridge
 from brainnet.encoding.pls import _score_pls
@@ -207,14 +205,7 @@ def fit_encoding(
         )
         _check_tail(tail)
         _check_min_reliability(min_reliability)
-        device = resolve_device(device, "encoding.device")
-        if device.type != "cpu" and (estimator != "ridge" or refit_alpha):
-            logger.info(
-                "encoding: %s runs on NumPy (the %s path is ridge, fixed penalties)",
-                "pls" if estimator != "ridge" else "refit_alpha",
-                device,
-            )
-            device = torch.device("cpu")
+        device = _torch_device(device, estimator, refit_alpha)
         layers = layer_names(activations)
         aligned = align_responses(activations, responses)
         template, targets = _flat_targets(aligned)
@@ -262,7 +253,7 @@ def fit_encoding(
             "refit_alpha": refit_alpha,
             "tail": tail,
             "min_reliability": min_reliability,
-            "device": str(device),
+            "device": "cpu" if device is None else str(device),
             "model": activations.attrs.get("model"),
             "sklearn_version": sklearn.__version__,
         }
@@ -281,7 +272,7 @@ def _score_layers(
     refit_alpha: bool,
     pls_components: int,
     tail: str | None,
-    device: torch.device,
+    device,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """r, p, whether p is from the tail fit, and the reported ridge penalty, each
     ``(n_layers, n_targets)``; p is NaN without permutations, the penalty NaN for
@@ -293,10 +284,8 @@ def _score_layers(
     for i, name in enumerate(tqdm(layers, desc="encoding", unit="layer", disable=not show)):
         features = _layer_features(activations, name)
         if estimator == "ridge":
-            r_all, chosen, saturated = (
-                _score_ridge(features, targets, splits, perms, alphas, refit_alpha)
-                if device.type == "cpu"
-                else _score_ridge_device(features, targets, splits, perms, alphas, device)
+            r_all, chosen, saturated = _ridge_scores(
+                features, targets, splits, perms, alphas, refit_alpha, device
             )
             alpha[i] = _fold_median(alphas[chosen])
             edges[name] = _edge_shares(chosen, len(alphas), saturated)
@@ -352,6 +341,31 @@ def _describe(scores: xr.Dataset) -> None:
     }
     for name, text in descriptions.items():
         scores[name].attrs["long_name"] = text
+
+
+def _ridge_scores(features, targets, splits, perms, alphas, refit_alpha, device):
+    """r of every permutation, chosen penalties and saturation: NumPy (``device``
+    None), or torch on ``device``."""
+    if device is None:
+        return _score_ridge(features, targets, splits, perms, alphas, refit_alpha)
+    from brainnet.encoding.device_ridge import _score_ridge_device
+
+    return _score_ridge_device(features, targets, splits, perms, alphas, device)
+
+
+def _torch_device(device, estimator: str, refit_alpha: bool):
+    """The torch device of ``encoding.device``, None for NumPy: the CPU, PLS and
+    ``refit_alpha``."""
+    resolved = accelerator(device, "encoding.device")
+    if resolved is None:
+        return None
+    if estimator != "ridge" or refit_alpha:
+        what = "pls" if estimator != "ridge" else "refit_alpha"
+        logger.info(
+            "encoding: %s runs on NumPy (the %s path is ridge, fixed penalties)", what, resolved
+        )
+        return None
+    return resolved
 
 
 @contextmanager

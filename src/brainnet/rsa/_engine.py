@@ -29,7 +29,6 @@ from tqdm.auto import tqdm
 
 from brainnet.log import logger
 from brainnet.rsa._checks import _n_from_pairs
-from brainnet.rsa._device import _DeviceModels
 from brainnet.rsa._memory import Sizes
 from brainnet.rsa.compare import _centered
 from brainnet.rsa.rdm import scalar_rdm, to_matrices
@@ -73,8 +72,12 @@ class _Test:
             square = to_matrices(self.model_centred)
         self.model32 = square.astype(np.float32)  # (L, n, n)
         self.model_q = self.model32[:, self.mask]  # the identity permutation
-        # a torch device scores the blocks there (brainnet.rsa._device); None: NumPy
-        self.device = None if device is None else _DeviceModels(self.model32, self.mask, device)
+        # a torch device scores the blocks there; None: NumPy, without importing torch
+        self.device = None
+        if device is not None:
+            from brainnet.rsa._device import _DeviceModels
+
+            self.device = _DeviceModels(self.model32, self.mask, device)
 
     @property
     def n_permutations(self) -> int:

@@ -13,12 +13,14 @@ any result:
 
 ``auto`` sizes (the default of ``rsa.block`` and ``rsa.chunk``) fit all three
 within a budget: ``rsa.memory_gb`` when set, else half the memory available
-when the test starts, capped at 256 permutations, 2,048 brain RDMs and 256
-rows (the sizes that were fixed before; at 250 stimuli they fit in 0.3 GB).
+when the test starts, at most :data:`DEFAULT_BUDGET` (larger blocks buy
+little: the products are memory-bound long before); capped at 256
+permutations, 2,048 brain RDMs and 256 rows (the sizes that were fixed
+before; at 250 stimuli they fit in 0.3 GB).
 On top comes the working set of the layers, about ``n_layers x (n^2 x 4 +
-Q x 12)`` bytes (the square float32 RDMs that permutations reorder, and the
-condensed ones), which does not depend on the number of brain RDMs: 2.3 GB
-for 9 layers at 5,000 stimuli. Results do not depend on these sizes: every
+Q x 20)`` bytes (the square float32 RDMs that permutations reorder, and the
+condensed ones in float32 and float64), which does not depend on the number of
+brain RDMs: 3.1 GB for 9 layers at 5,000 stimuli. Results do not depend on these sizes: every
 brain RDM and permutation is scored on its own, and null values near the
 observed ones are recomputed in float64 whatever the batch.
 """
@@ -31,6 +33,8 @@ from dataclasses import dataclass
 from brainnet.log import logger
 
 MAX_BLOCK, MAX_CHUNK, MAX_ROWS = 256, 2048, 256
+#: The largest budget of the ``auto`` sizes without ``memory_gb``, in bytes.
+DEFAULT_BUDGET = 2 * 2**30
 
 
 @dataclass(frozen=True)
@@ -74,13 +78,17 @@ def rsa_sizes(n_pairs: int, block="auto", chunk="auto", memory_gb=None) -> Sizes
     """The sizes for RDMs of ``n_pairs`` dissimilarities.
 
     ``block`` and ``chunk`` given as integers are kept; ``"auto"`` ones share the
-    budget (``memory_gb``, else half the available memory) with the float64 rows:
+    budget (``memory_gb``, else half the available memory, at most
+    :data:`DEFAULT_BUDGET`) with the float64 rows:
     a quarter to the permutation block, half to the chunk, a quarter to the rows.
     """
     check_size(block, "block")
     check_size(chunk, "chunk")
     check_memory(memory_gb)
-    budget = memory_gb * 2**30 if memory_gb is not None else (available_bytes() or 2**33) / 2
+    if memory_gb is not None:
+        budget = memory_gb * 2**30
+    else:
+        budget = min(DEFAULT_BUDGET, (available_bytes() or DEFAULT_BUDGET) / 2)
     rows = _fit(budget / 4, 16 * n_pairs, MAX_ROWS)
     sizes = Sizes(
         block=block if block != "auto" else _fit(budget / 4, 4 * n_pairs, MAX_BLOCK),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from brainnet.device import resolve_device
+from brainnet.device import accelerator
 from brainnet.join import align_responses, layer_names
 from brainnet.log import logger, set_log_level
 from brainnet.responses import RESPONSE_DIMS
@@ -322,7 +322,7 @@ def _stage_test(
     """The permutation test of every layer's RDM; the permutations of ``seed`` serve
     every brain RDM. Its ``chunk`` is the number of brain RDMs to score together, its
     sizes and device those the stage's ``arguments`` ask for."""
-    device = resolve_device(arguments["device"], "rsa.device")
+    device = accelerator(arguments["device"], "rsa.device")
     models = _model_rdms(activations, layers, settings["metric"], settings["feature_scaling"])
     permutations = make_permutations(n_stimuli, settings["n_permutations"], seed)
     sizes = rsa_sizes(
@@ -334,5 +334,5 @@ def _stage_test(
         permutations,
         settings["h"],
         sizes,
-        device=None if device.type == "cpu" else device,
+        device=device,
     )
