@@ -28,7 +28,9 @@ Modules, one concept each:
 - :mod:`~brainnet.encoding.pls`: partial least squares;
 - :mod:`~brainnet.encoding.pearson`: the held-out score, r per fold averaged, and why;
 - :mod:`~brainnet.encoding.ceiling`: noise ceilings above a reliability floor;
-- :mod:`~brainnet.encoding.memory`: working-memory budgets and blocks.
+- :mod:`~brainnet.encoding.memory`: working-memory budgets and blocks;
+- :mod:`~brainnet.encoding.device_ridge`: ridge and its fixed-penalty null in torch,
+  on a CUDA device (``device``).
 """
 
 from __future__ import annotations

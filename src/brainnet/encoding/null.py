@@ -14,10 +14,15 @@ training responses is the same as scattering the columns of the fold's hat
 map (the training mean folded in) to the permuted stimuli, so a block of
 permutations is one matrix product with the unpermuted responses, and no
 ``n_train x n_permutations x n_targets`` array of permuted responses is
-gathered. This pays where many targets share a penalty; for a few targets
-the permuted responses are gathered instead, whichever moves less memory.
-Blocks of permutations and of targets keep the working memory within
-:data:`brainnet.encoding.memory._BLOCK_BYTES`.
+gathered (the scattered maps are built by contiguous row copies of the
+transposed hat map). This pays where many targets share a penalty; for a few
+targets the permuted responses are gathered instead, whichever moves less
+memory. Either way r comes from one pass of sums over responses centred once
+(:func:`_r_from_sums`), and the same code runs on torch tensors for the device
+path (:mod:`brainnet.encoding.device_ridge`). Blocks of permutations and of
+targets keep the working memory within
+:data:`brainnet.encoding.memory._BLOCK_BYTES`; the centred responses add one
+copy of the targets.
 """
 
 from __future__ import annotations
