@@ -117,9 +117,11 @@ def _score_ridge_device(
     folds = []
     for f, (train, test) in enumerate(splits):
         fold = _DeviceRidgeFold(features[train], features[test], alphas, device)
+        train_t, test_t = (torch.as_tensor(i, device=device) for i in (train, test))
         for cols in _column_blocks(n_targets, n_stimuli, len(alphas)):
-            predictions, best = fold.fit_predict(centred[train, cols])
-            r[0, cols] += weight * _r_from_sums(predictions[None], centred[test, cols][None])[0]
+            predictions, best = fold.fit_predict(centred[train_t, cols])
+            observed = centred[test_t, cols]
+            r[0, cols] += weight * _r_from_sums(predictions[None], observed[None])[0]
             chosen[f, cols] = best.cpu().numpy()
         for index in np.unique(chosen[f]):
             columns = np.flatnonzero(chosen[f] == index)
@@ -149,7 +151,8 @@ def _recompute_near(r, folds, splits, chosen, centred, perms) -> None:
             pairs = np.flatnonzero(fold_chosen[target] == index)
             rows = torch.as_tensor(perms[:, perm[pairs]], device=r.device)
             columns = target_t[pairs]
-            predicted = fold.centred_hat(int(index)) @ centred[rows[train], columns]
-            observed = centred[rows[test], columns]
+            train_t, test_t = (torch.as_tensor(i, device=r.device) for i in (train, test))
+            predicted = fold.centred_hat(int(index)) @ centred[rows[train_t], columns]
+            observed = centred[rows[test_t], columns]
             exact[pairs] += _r_from_sums(predicted[None], observed[None])[0] / len(splits)
-    r[perm, target_t] = exact
+    r[torch.as_tensor(perm, device=r.device), target_t] = exact

@@ -17,6 +17,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+# int64 pair positions computed at once by a gather (256 MB)
+_INDEX_ELEMENTS = 2**25
+
 
 class _DeviceModels:
     """The square float32 model RDMs on ``device`` and the flat positions of the
@@ -34,7 +37,15 @@ class _DeviceModels:
         """Model ``i`` under each inverse permutation (rows of ``inverse``), in
         comparison-space order: ``(block, n_pairs)`` float32."""
         inv = torch.as_tensor(inverse, device=self.device)
-        return self.flat[i][inv[:, self.rows] * self.n + inv[:, self.cols]]
+        out = torch.empty((len(inv), len(self.rows)), dtype=self.flat.dtype, device=self.device)
+        # the int64 positions take twice the output's memory: a few permutations at a time
+        step = max(1, _INDEX_ELEMENTS // len(self.rows))
+        for start in range(0, len(inv), step):
+            part = inv[start : start + step]
+            out[start : start + step] = self.flat[i][
+                part[:, self.rows] * self.n + part[:, self.cols]
+            ]
+        return out
 
     def batch(self, batch, margin: float) -> _DeviceBatch:
         return _DeviceBatch(self, batch, margin)
