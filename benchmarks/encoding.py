@@ -29,6 +29,7 @@ import tracemalloc
 import himalaya
 import numpy as np
 import sklearn
+import torch
 from himalaya.backend import set_backend
 from himalaya.kernel_ridge import KernelRidgeCV
 from himalaya.ridge import RidgeCV as HimalayaRidgeCV
@@ -38,6 +39,15 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from brainnet.encoding import fit_predict_ridge
+from brainnet.encoding.memory import _null_blocks
+from brainnet.encoding.null import (
+    _fixed_alpha_blocks,
+    _p_values,
+    _permutations,
+    _permuted_r,
+)
+from brainnet.encoding.pearson import _fold_r
+from brainnet.encoding.ridge import _RidgeFold
 
 
 def make_problem(n_stimuli, n_features, n_targets, seed):
@@ -127,7 +137,15 @@ def main(argv=None):
         "--threads", type=int, default=1, help="BLAS threads per contender (0: library default)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--null",
+        action="store_true",
+        help="time the fixed-penalty permutation null instead (issue 16), on every device",
+    )
+    parser.add_argument("--permutations", type=int, default=100, help="with --null")
     args = parser.parse_args(argv)
+    if args.null:
+        return null_main(args)
 
     set_backend("numpy")
     features, targets = make_problem(args.stimuli, args.features, args.targets, args.seed)
@@ -212,6 +230,165 @@ def main(argv=None):
         f"himalaya (inner {args.himalaya_cv}-fold, not leave-one-out) picks brainnet's alpha in "
         f"{100 * same_alpha_hima:.1f}% of fold choices"
     )
+    print(f"process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
+
+
+# --- the permutation null at fixed penalties (issue 16) ----------------------------
+
+
+def previous_null_block(hat, targets, perms, train, test, columns):
+    """The fixed-penalty null as it was before issue 16, kept as the baseline: the
+    same hat-map scatter, permuted responses gathered for small penalty groups,
+    and the two-pass r of :func:`brainnet.encoding.pearson._fold_r`."""
+    n_stimuli, n_perms = perms.shape
+    scatter = len(test) * n_stimuli <= len(train) * len(columns)
+    n_block, n_cols = _null_blocks(
+        n_perms,
+        8 * (len(test) * n_stimuli if scatter else 0),
+        8 * (4 * len(test) + (0 if scatter else len(train))),
+        len(columns),
+    )
+    r = np.zeros((n_perms, len(columns)))
+    for start in range(1, n_perms, n_block):
+        block = slice(start, min(start + n_block, n_perms))
+        maps = previous_permuted_hats(hat, perms[train, block], n_stimuli) if scatter else None
+        for first in range(0, len(columns), n_cols):
+            sub = targets[:, columns[first : first + n_cols]]
+            if scatter:
+                predicted = (maps @ sub).reshape(len(test), -1, sub.shape[1])
+            else:
+                predicted = np.tensordot(hat, sub[perms[train, block]], axes=1)
+            r[block, first : first + n_cols] = _fold_r(predicted, sub[perms[test, block]])
+    return r
+
+
+def previous_permuted_hats(hat, train_perms, n_stimuli):
+    """The hat maps of a block of permutations before issue 16: a gather of
+    ``hat``'s columns, ``(n_test * n_block, n_stimuli)``."""
+    n_test, n_train = hat.shape
+    n_block = train_perms.shape[1]
+    position = np.full((n_block, n_stimuli), n_train)  # n_train: the zero column
+    np.put_along_axis(position, train_perms.T, np.arange(n_train)[None], axis=1)
+    padded = np.hstack([hat, np.zeros((n_test, 1))])
+    return padded[:, position].reshape(n_test * n_block, n_stimuli)
+
+
+def current_null_block(hat, targets, perms, train, test, columns):
+    """The fixed-penalty null of :mod:`brainnet.encoding.null` (NumPy or torch)."""
+    r = np.zeros((perms.shape[1], len(columns)))
+    where = {c: i for i, c in enumerate(columns)}
+    for block, cols in _fixed_alpha_blocks(perms.shape, len(train), columns):
+        null = _permuted_r(hat, targets[:, cols], perms[train, block], perms[test, block])
+        out = null if isinstance(null, np.ndarray) else null.double().cpu().numpy()
+        r[block, [where[c] for c in cols]] = out
+    return r
+
+
+def floor_products(hat, n_columns, block=8192):
+    """The floor of the null: float64 products of the null's size, ``n_test x n_train``
+    by ``n_train x n_columns`` (permutations x targets), ``block`` columns at a time."""
+    rhs = np.ones((hat.shape[1], min(block, n_columns)))
+    for _ in range(-(-n_columns // rhs.shape[1])):
+        hat @ rhs
+
+
+class Timer:
+    """Wall and CPU time of one contender, summed over calls."""
+
+    def __init__(self, name):
+        self.name, self.wall, self.cpu, self.r = name, 0.0, 0.0, None
+
+    def run(self, fit, *args, sync=None):
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = fit(*args)
+        if sync is not None:
+            sync()
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.process_time() - cpu
+        return out
+
+
+def null_main(args):
+    """The fixed-penalty permutation null, before and after issue 16, and on every
+    torch device present, interleaved fold by fold and penalty by penalty."""
+    features, targets = make_problem(args.stimuli, args.features, args.targets, args.seed)
+    alphas = np.logspace(-2, 8, args.alphas)
+    perms = _permutations(args.stimuli, args.permutations, args.seed)
+    folds = list(KFold(args.folds, shuffle=True, random_state=args.seed).split(features))
+    centred = targets - targets.mean(axis=0)
+    devices = [torch.device("cpu")] + [
+        torch.device(f"cuda:{i}") for i in range(torch.cuda.device_count())
+    ]
+    print(
+        f"null: {args.stimuli} stimuli, {args.features} features, {args.targets} targets, "
+        f"{args.alphas} alphas, {args.folds} folds, {args.permutations} permutations; "
+        f"numpy {np.__version__}, torch {torch.__version__}, devices "
+        f"{', '.join(map(str, devices))}, BLAS/torch threads {args.threads}",
+        flush=True,
+    )
+    torch.set_num_threads(max(args.threads, 1))
+    timers = {"previous": Timer("previous (NumPy)"), "current": Timer("issue 16 (NumPy)")}
+    timers |= {f"torch {d}": Timer(f"torch {d} float32") for d in devices}
+    floor = Timer("float64 GEMM floor")
+    rs = {key: np.zeros((args.permutations + 1, args.targets)) for key in timers}
+    with threadpool_limits(args.threads or None):
+        for k, (train, test) in enumerate(folds):
+            fold = _RidgeFold(features[train], features[test], alphas, 0)
+            predictions, chosen = fold.fit_predict(targets[train])
+            observed = _fold_r(predictions, targets[test])
+            for r in rs.values():
+                r[0] += observed
+            for index in np.unique(chosen):
+                columns = np.flatnonzero(chosen == index)
+                hat = fold.centred_hat(index)
+                args_np = (perms, train, test, columns)
+                rs["previous"][:, columns] += timers["previous"].run(
+                    previous_null_block, hat, targets, *args_np
+                )
+                rs["current"][:, columns] += timers["current"].run(
+                    current_null_block, hat, centred, *args_np
+                )
+                for device in devices:
+                    key = f"torch {device}"
+                    sync = torch.cuda.synchronize if device.type == "cuda" else None
+                    hat_t = torch.as_tensor(hat, device=device).float()
+                    y_t = torch.as_tensor(centred, device=device).float()
+                    rs[key][:, columns] += timers[key].run(
+                        current_null_block, hat_t, y_t, *args_np, sync=sync
+                    )
+                floor.run(floor_products, hat, len(columns) * args.permutations)
+            print(
+                f"fold {k + 1}/{args.folds}: "
+                + ", ".join(f"{t.name} {t.wall:.1f} s" for t in timers.values())
+                + f", floor {floor.wall:.1f} s",
+                flush=True,
+            )
+    report_null(timers, floor, {key: r / len(folds) for key, r in rs.items()})
+
+
+def report_null(timers, floor, rs):
+    """Times, ratios, and agreement with the previous path."""
+    reference = timers["previous"]
+    print()
+    print(f"{'contender':<28} {'wall s':>8} {'CPU s':>8} {'previous / this: wall':>22} {'CPU':>6}")
+    for timer in timers.values():
+        wall, cpu = reference.wall / timer.wall, reference.cpu / timer.cpu
+        print(f"{timer.name:<28} {timer.wall:>8.1f} {timer.cpu:>8.1f} {wall:>22.2f} {cpu:>6.2f}")
+    print(f"{floor.name:<28} {floor.wall:>8.1f} {floor.cpu:>8.1f}")
+    current = timers["current"]
+    print(
+        f"issue 16 (NumPy) / floor = {current.wall / floor.wall:.2f} wall, "
+        f"{current.cpu / floor.cpu:.2f} CPU (target <= 1.5)"
+    )
+    p_previous = _p_values(rs["previous"])
+    for key, timer in timers.items():
+        if key != "previous":
+            diff = np.abs(rs[key] - rs["previous"]).max()
+            same = np.mean(_p_values(rs[key]) == p_previous)
+            print(
+                f"{timer.name} vs previous: max |r difference| {diff:.1e}, "
+                f"p-values identical for {100 * same:.2f}% of targets"
+            )
     print(f"process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
 
 

@@ -125,7 +125,7 @@ def time_gather(models, n_permutations=256, seed=0):
     """Seconds to permute one model RDM ``n_permutations`` times: flat index vs brainnet."""
     n = rsa._n_from_pairs(models.shape[1])
     perms = rsa.make_permutations(n, n_permutations, seed)
-    test = rsa._Test(models[:1], "spearman", perms, None)
+    test = rsa._Test(models[:1], "spearman", perms, None, rsa._memory.rsa_sizes(models.shape[1]))
     rows, cols = np.triu_indices(n, 1)
     flat = test.model32[0].ravel()
     start = time.perf_counter()

@@ -22,6 +22,7 @@ import torchvision
 import xarray as xr
 from tqdm.auto import tqdm
 
+from brainnet.device import resolve_device
 from brainnet.io import atomic_path, encode_attrs
 from brainnet.log import logger, set_log_level
 from brainnet.models import (
@@ -61,6 +62,7 @@ def extract_activations(
     reduction: dict | None = None,
     layer_reduction: dict | None = None,
     seed: int = 0,
+    device: str | torch.device = "cpu",
     verbose=None,
 ) -> Path:
     """Run every stimulus through ``spec``'s network and stream its layers to ``path``.
@@ -82,6 +84,11 @@ def extract_activations(
         Per-layer overrides, keyed by layer name.
     seed : int
         Seed of the random projections.
+    device : str | torch.device
+        Where the network runs (see :func:`brainnet.device.resolve_device`). On
+        CUDA, each batch is loaded into pinned memory by the loader thread and
+        copied to the device without blocking; the layers come back to the CPU
+        for the reduction, which runs there on every device.
     verbose : bool | str | None
         Logging level; a progress bar is shown when at ``info`` or lower.
 
@@ -94,7 +101,8 @@ def extract_activations(
     set_log_level(verbose)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    model = build_model(spec)
+    device = resolve_device(device, "extraction.device")
+    model = build_model(spec).to(device)
     layers = model_layers(model, spec)
     check_layer_reduction(spec, layers, layer_reduction)
     extractor = feature_extractor(model, layers)
@@ -105,8 +113,12 @@ def extract_activations(
     batches = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
     logger.info("extracting %d layers of %s for %d stimuli", len(names), spec.name, len(paths))
 
+    pinned = device.type == "cuda"
+
     def load(batch_paths):
-        return torch.stack([transform(load_image(p)) for p in batch_paths])
+        images = torch.stack([transform(load_image(p)) for p in batch_paths])
+        # page-locked, the copy to the device runs asynchronously
+        return images.pin_memory() if pinned else images
 
     def store(outputs, start, stop):
         with torch.inference_mode():
@@ -132,7 +144,7 @@ def extract_activations(
             images = pending.result()
             if i + 1 < len(batches):
                 pending = pool.submit(load, batches[i + 1])
-            outputs = {PIXELS: images, **extractor(images)}
+            outputs = {PIXELS: images, **_forward(extractor, images, device)}
             if writer is None:
                 reducers = {
                     name: make_reducer(
@@ -153,6 +165,15 @@ def extract_activations(
         writer.close()
     logger.info("wrote %s", path)
     return path
+
+
+def _forward(extractor, images: torch.Tensor, device: torch.device) -> dict:
+    """The layers of one batch, on the CPU; on another device the batch goes there
+    without blocking and the layers come back."""
+    if device.type == "cpu":
+        return extractor(images)
+    layers = extractor(images.to(device, non_blocking=True))
+    return {name: value.to("cpu") for name, value in layers.items()}
 
 
 def _reducer_kwargs(layer, reduction, layer_reduction, seed) -> dict:

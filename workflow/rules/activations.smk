@@ -10,7 +10,7 @@ rule activations:
         f"{BENCHMARKS}/activations/{{dataset}}/{{model}}.tsv",
     params:
         model=lambda wc: config["models"][wc.model],
-        extraction=config["extraction"],
+        extraction=stage_settings("extraction"),
         seed=config["seed"],
     threads: 1
     resources:

@@ -9,7 +9,13 @@ from brainnet.config import (
     partition_models,
 )
 from brainnet.datasets import subjects
+from brainnet.device import stage_device
 from brainnet.gradient import model_pairs
+
+
+def stage_settings(stage, **overrides):
+    """A stage's config section with its device resolved (its own key, else the top level's)."""
+    return {**config[stage], "device": stage_device(config, stage), **overrides}
 
 
 def recordings(dataset):

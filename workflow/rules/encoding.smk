@@ -10,7 +10,7 @@ rule encoding:
     benchmark:
         f"{BENCHMARKS}/encoding/{{dataset}}/{{model}}.tsv",
     params:
-        settings=config["encoding"],
+        settings=stage_settings("encoding"),
         seed=config["seed"],
     threads: 1
     resources:

@@ -10,7 +10,7 @@ rule rsa:
     benchmark:
         f"{BENCHMARKS}/rsa/{{dataset}}/{{model}}.tsv",
     params:
-        settings={**config["rsa"], "level": "channel"},
+        settings=stage_settings("rsa", level="channel"),
         seed=config["seed"],
         precomputed=lambda wc: recordings(wc.dataset)["format"] in RDM_FORMATS,
     threads: 1
@@ -34,7 +34,7 @@ rule rsa_region:
     benchmark:
         f"{BENCHMARKS}/rsa_region/{{dataset}}/{{model}}.tsv",
     params:
-        settings={**config["rsa"], "level": "region"},
+        settings=stage_settings("rsa", level="region"),
         seed=config["seed"],
         precomputed=lambda wc: recordings(wc.dataset)["format"] in RDM_FORMATS,
     threads: 1

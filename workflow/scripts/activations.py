@@ -15,6 +15,7 @@ extract_activations(
     spec,
     snakemake.output[0],
     batch_size=snakemake.params.extraction["batch_size"],
+    device=snakemake.params.extraction["device"],
     reduction=entry.get("reduction", snakemake.params.extraction["reduction"]),
     layer_reduction=entry.get("layer_reduction"),
     seed=snakemake.params.seed,

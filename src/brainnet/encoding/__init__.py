@@ -31,6 +31,8 @@ Modules, one concept each:
 - :mod:`~brainnet.encoding.memory`: working-memory budgets and blocks;
 - :mod:`~brainnet.encoding.partition`: unique and shared variance of two feature
   sets by banded ridge (himalaya), :func:`partition_variance`.
+- :mod:`~brainnet.encoding.device_ridge`: ridge and its fixed-penalty null in torch,
+  on a CUDA device (``device``).
 """
 
 from __future__ import annotations

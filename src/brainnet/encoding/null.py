@@ -14,13 +14,20 @@ training responses is the same as scattering the columns of the fold's hat
 map (the training mean folded in) to the permuted stimuli, so a block of
 permutations is one matrix product with the unpermuted responses, and no
 ``n_train x n_permutations x n_targets`` array of permuted responses is
-gathered. This pays where many targets share a penalty; for a few targets
-the permuted responses are gathered instead, whichever moves less memory.
-Blocks of permutations and of targets keep the working memory within
-:data:`brainnet.encoding.memory._BLOCK_BYTES`.
+gathered (the scattered maps are built by contiguous row copies of the
+transposed hat map). This pays where many targets share a penalty; for a few
+targets the permuted responses are gathered instead, whichever moves less
+memory. Either way r comes from one pass of sums over responses centred once
+(:func:`_r_from_sums`), and the same code runs on torch tensors for the device
+path (:mod:`brainnet.encoding.device_ridge`). Blocks of permutations and of
+targets keep the working memory within
+:data:`brainnet.encoding.memory._BLOCK_BYTES`; the centred responses add one
+copy of the targets.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -89,6 +96,8 @@ class _NullScores:
         self.targets = targets
         self.perms = perms
         self.weight = 1.0 / n_folds
+        # r does not see a shift of a target; centred, the one-pass sums are exact
+        self.centred = targets - targets.mean(axis=0)
         self.r = np.zeros((perms.shape[1], targets.shape[1]))
 
     def add_refit(self, fold: _RidgeFold, train: np.ndarray, test: np.ndarray) -> np.ndarray:
@@ -117,51 +126,143 @@ class _NullScores:
         it on the real data; return those choices.
 
         The permuted fits of all targets sharing a penalty come from that penalty's
-        centred hat map (see :func:`_permuted_fits`), for blocks of permutations
+        centred hat map (see :func:`_permuted_r`), for blocks of permutations
         and targets at a time.
         """
-        targets, perms = self.targets, self.perms
-        predictions, chosen = fold.fit_predict(targets[train])
-        self.r[0] += self.weight * _fold_r(predictions, targets[test])
-        n_stimuli, n_perms = perms.shape
+        predictions, chosen = fold.fit_predict(self.targets[train])
+        self.r[0] += self.weight * _fold_r(predictions, self.targets[test])
         for index in np.unique(chosen):
             columns = np.flatnonzero(chosen == index)
             hat = fold.centred_hat(index)
-            scatter = len(test) * n_stimuli <= len(train) * len(columns)
-            n_block, n_cols = _null_blocks(
-                n_perms,
-                8 * (len(test) * n_stimuli if scatter else 0),
-                8 * (4 * len(test) + (0 if scatter else len(train))),
-                len(columns),
-            )
-            for start in range(1, n_perms, n_block):
-                block = slice(start, min(start + n_block, n_perms))
-                maps = _permuted_hats(hat, perms[train, block], n_stimuli) if scatter else None
-                for first in range(0, len(columns), n_cols):
-                    cols = columns[first : first + n_cols]
-                    sub = targets[:, cols]
-                    if scatter:
-                        predicted = (maps @ sub).reshape(len(test), -1, len(cols))
-                    else:
-                        predicted = np.tensordot(hat, sub[perms[train, block]], axes=1)
-                    observed = sub[perms[test, block]]  # (n_test, n_block, n_cols)
-                    self.r[block, cols] += self.weight * _fold_r(predicted, observed)
+            for block, cols in _fixed_alpha_blocks(self.perms.shape, len(train), columns):
+                self.r[block, cols] += self.weight * _permuted_r(
+                    hat, self.centred[:, cols], self.perms[train, block], self.perms[test, block]
+                )
         return chosen
 
 
-def _permuted_hats(hat: np.ndarray, train_perms: np.ndarray, n_stimuli: int) -> np.ndarray:
-    """The hat map of each permutation from the unpermuted responses, stacked:
-    ``(n_test * n_block, n_stimuli)``, row ``i * n_block + k`` for held-out stimulus
-    ``i`` under permutation ``k``.
+def _fixed_alpha_blocks(
+    perm_shape: tuple[int, int], n_train: int, columns: np.ndarray
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """Blocks of permutations (never the identity, column 0) and of target columns
+    whose working arrays fit in :data:`~brainnet.encoding.memory._BLOCK_BYTES`."""
+    n_stimuli, n_perms = perm_shape
+    n_test = n_stimuli - n_train
+    scatter = _scatters(n_test, n_stimuli, n_train, len(columns))
+    n_block, n_cols = _null_blocks(
+        n_perms,
+        8 * (n_test * n_stimuli if scatter else 0),
+        8 * (4 * n_test + (0 if scatter else n_train)),
+        len(columns),
+    )
+    for start in range(1, n_perms, n_block):
+        block = slice(start, min(start + n_block, n_perms))
+        for first in range(0, len(columns), n_cols):
+            yield block, columns[first : first + n_cols]
+
+
+def _scatters(n_test: int, n_stimuli: int, n_train: int, n_columns: int) -> bool:
+    """Whether permuting the hat map moves less memory than permuting the responses:
+    per permutation ``n_test x n_stimuli`` against ``n_train x n_columns``."""
+    return n_test * n_stimuli <= n_train * n_columns
+
+
+def _permuted_r(hat, targets, train_perms, test_perms):
+    """Held-out r of targets fitted at one fixed penalty, for a block of permutations.
+
+    Parameters
+    ----------
+    hat : array, shape (n_test, n_train)
+        The fold's centred hat map (:meth:`_RidgeFold.centred_hat`).
+    targets : array, shape (n_stimuli, n_columns)
+        Responses centred over all stimuli: r does not see the centring (the
+        training mean shifts every prediction of a fold and permutation alike),
+        and centred values keep the one-pass sums of :func:`_r_from_sums` exact
+        to round-off.
+    train_perms, test_perms : array of int, shapes (n_train, n_block), (n_test, n_block)
+        The stimulus fed to each training and held-out position, per permutation.
+
+    Returns
+    -------
+    r : array, shape (n_block, n_columns)
+
+    Notes
+    -----
+    Where many columns share the penalty, each permutation is applied to the small
+    hat map rather than to the responses (:func:`_permuted_hats`), and the whole
+    block is one matrix product with the unpermuted responses; for a few columns
+    the permuted training responses are gathered instead. NumPy and torch arrays
+    alike (the device path of :mod:`brainnet.encoding.device_ridge`).
+    """
+    n_test, n_train = hat.shape
+    n_stimuli, n_columns = targets.shape
+    n_block = train_perms.shape[1]
+    if _scatters(n_test, n_stimuli, n_train, n_columns):
+        maps = _permuted_hats(hat, train_perms, n_stimuli)
+        # maps.T is a transposed view: BLAS reads it as it is, nothing is copied
+        predicted = (maps.T @ targets).reshape(n_block, n_test, n_columns)
+    else:
+        gathered = targets[_index(train_perms, hat)].reshape(n_train, -1)
+        predicted = (hat @ gathered).reshape(n_test, n_block, n_columns).swapaxes(0, 1)
+    return _r_from_sums(predicted, targets[_index(test_perms.T, hat)])
+
+
+def _r_from_sums(predicted, observed):
+    """Pearson r over axis 1 (held-out stimuli) from one pass of sums, NumPy or torch:
+    ``(n_block, n, n_columns)`` in, ``(n_block, n_columns)`` out.
+
+    Against the two-pass form of :func:`~brainnet.encoding.pearson._fold_r` this
+    makes no centred copies of the two ``n_block x n_test x n_columns`` arrays;
+    with inputs centred over all stimuli it agrees with it to 1e-13 in float64.
+    """
+    n = predicted.shape[1]
+    sum_p, sum_o = predicted.sum(1), observed.sum(1)
+    cross, power = _dot1(predicted, observed), _dot1(predicted, predicted)
+    cov = cross - sum_p * sum_o / n
+    var_p = power - sum_p * sum_p / n
+    var_o = _dot1(observed, observed) - sum_o * sum_o / n
+    denom = (var_p.clip(min=0) * var_o.clip(min=0)) ** 0.5
+    # a prediction constant over the held-out stimuli carries no information: r = 0,
+    # as _fold_r gives (its one-pass variance is round-off, not 0)
+    zero = (var_p <= 1e-24 * power) | (denom == 0)
+    r = cov / (denom + zero)
+    r[zero] = 0
+    return r
+
+
+def _dot1(a, b):
+    """Sum over axis 1 of ``a * b`` (3-D) without the product array."""
+    if isinstance(a, np.ndarray):
+        return np.einsum("kic,kic->kc", a, b)
+    import torch
+
+    return torch.einsum("kic,kic->kc", a, b)
+
+
+def _index(index: np.ndarray, like):
+    """``index`` as an index of ``like``: itself for NumPy, a tensor on its device."""
+    if isinstance(like, np.ndarray):
+        return index
+    import torch
+
+    return torch.as_tensor(index, device=like.device)
+
+
+def _permuted_hats(hat, train_perms: np.ndarray, n_stimuli: int):
+    """The hat map of each permutation from the unpermuted responses, stacked and
+    transposed: ``(n_stimuli, n_block * n_test)``, column ``k * n_test + i`` for
+    held-out stimulus ``i`` under permutation ``k``.
 
     Permutation ``k`` feeds stimulus ``train_perms[j, k]`` to training position
-    ``j``, so its map has column ``j`` of ``hat`` at column ``train_perms[j, k]``
-    and zeros elsewhere: a gather of ``hat``'s columns (and a zero column) by the
-    inverse permutation.
+    ``j``, so its map has row ``j`` of ``hat.T`` at row ``train_perms[j, k]`` and
+    zeros elsewhere: a gather of whole rows of ``hat.T`` (and a zero row) by the
+    inverse permutation, contiguous copies.
     """
     n_test, n_train = hat.shape
     n_block = train_perms.shape[1]
-    position = np.full((n_block, n_stimuli), n_train)  # n_train: the zero column
+    position = np.full((n_block, n_stimuli), n_train)  # n_train: the zero row
     np.put_along_axis(position, train_perms.T, np.arange(n_train)[None], axis=1)
-    padded = np.hstack([hat, np.zeros((n_test, 1))])
-    return padded[:, position].reshape(n_test * n_block, n_stimuli)
+    shape = (n_train + 1, n_test)
+    padded = np.zeros(shape) if isinstance(hat, np.ndarray) else hat.new_zeros(shape)
+    padded[:n_train] = hat.T
+    return padded[_index(position.T, hat)].reshape(n_stimuli, n_block * n_test)

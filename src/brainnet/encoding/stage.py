@@ -19,6 +19,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from brainnet.correction import FAMILY_CORRECTIONS, check_correction, family_p
+from brainnet.device import accelerator
 from brainnet.encoding.alphas import _edge_shares, _fold_median, _warn_grid_edges
 from brainnet.encoding.ceiling import (
     DEFAULT_MIN_RELIABILITY,
@@ -50,6 +51,7 @@ def fit_encoding(
     refit_alpha: bool = False,
     tail: str | None = "gpd",
     min_reliability: float = DEFAULT_MIN_RELIABILITY,
+    device: str = "cpu",
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
     """Fit cross-validated encoding models from every layer to every target.
@@ -127,6 +129,14 @@ def fit_encoding(
         split-half correlation is not significantly positive, ``noise_ceiling``
         and ``r_ceiled`` are NaN and ``noise_ceiling_reason`` says why (see
         :mod:`brainnet.encoding.ceiling`).
+    device : ``"cpu"`` | ``"cuda"`` | ``"cuda:N"`` | ``"auto"``
+        ``"cpu"`` (default): NumPy, the reference. A CUDA device: ridge with
+        fixed-penalty permutations runs in torch there
+        (:mod:`brainnet.encoding.device_ridge`: float64 decomposition,
+        penalty choice and observed scores, float32 permutation products, null
+        scores near the observed one recomputed in float64, so that p-values are
+        those of the reference); PLS and ``refit_alpha`` stay on NumPy. See
+        :func:`brainnet.device.resolve_device`.
     verbose : bool | str | int | None
         Logging level for this call (see :func:`brainnet.log.set_log_level`);
         a progress bar over layers is shown at ``"info"`` and below.
@@ -213,6 +223,7 @@ def fit_encoding(
         if correction in FAMILY_CORRECTIONS and n_permutations == 0:
             raise ValueError(f"encoding.correction {correction!r} needs n_permutations > 0")
         _check_min_reliability(min_reliability)
+        device = _torch_device(device, estimator, refit_alpha)
         layers = layer_names(activations)
         aligned = align_responses(activations, responses)
         template, targets = _flat_targets(aligned)
@@ -240,6 +251,7 @@ def fit_encoding(
             pls_components=pls_components,
             tail=tail,
             correction=(correction, template.shape),
+            device=device,
         )
         scores = _assemble(
             template,
@@ -268,6 +280,7 @@ def fit_encoding(
             "refit_alpha": refit_alpha,
             "tail": tail,
             "min_reliability": min_reliability,
+            "device": "cpu" if device is None else str(device),
             "model": activations.attrs.get("model"),
             "sklearn_version": sklearn.__version__,
         }
@@ -287,6 +300,7 @@ def _score_layers(
     pls_components: int,
     tail: str | None,
     correction: tuple[str, tuple[int, ...]],
+    device,
 ) -> tuple[np.ndarray, ...]:
     """r, p, whether p is from the tail fit, the family-wise corrected p and the
     reported ridge penalty, each ``(n_layers, n_targets)``; p is NaN without
@@ -303,8 +317,8 @@ def _score_layers(
     for i, name in enumerate(tqdm(layers, desc="encoding", unit="layer", disable=not show)):
         features = _layer_features(activations, name)
         if estimator == "ridge":
-            r_all, chosen, saturated = _score_ridge(
-                features, targets, splits, perms, alphas, refit_alpha
+            r_all, chosen, saturated = _ridge_scores(
+                features, targets, splits, perms, alphas, refit_alpha, device
             )
             alpha[i] = _fold_median(alphas[chosen])
             edges[name] = _edge_shares(chosen, len(alphas), saturated)
@@ -369,6 +383,31 @@ def _describe(scores: xr.Dataset) -> None:
     for name, text in descriptions.items():
         if name in scores:
             scores[name].attrs["long_name"] = text
+
+
+def _ridge_scores(features, targets, splits, perms, alphas, refit_alpha, device):
+    """r of every permutation, chosen penalties and saturation: NumPy (``device``
+    None), or torch on ``device``."""
+    if device is None:
+        return _score_ridge(features, targets, splits, perms, alphas, refit_alpha)
+    from brainnet.encoding.device_ridge import _score_ridge_device
+
+    return _score_ridge_device(features, targets, splits, perms, alphas, device)
+
+
+def _torch_device(device, estimator: str, refit_alpha: bool):
+    """The torch device of ``encoding.device``, None for NumPy: the CPU, PLS and
+    ``refit_alpha``."""
+    resolved = accelerator(device, "encoding.device")
+    if resolved is None:
+        return None
+    if estimator != "ridge" or refit_alpha:
+        what = "pls" if estimator != "ridge" else "refit_alpha"
+        logger.info(
+            "encoding: %s runs on NumPy (the %s path is ridge, fixed penalties)", what, resolved
+        )
+        return None
+    return resolved
 
 
 @contextmanager

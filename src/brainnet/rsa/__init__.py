@@ -17,7 +17,9 @@ The package holds one concept per module:
 * :mod:`~brainnet.rsa.layers`: how similar a network's layer RDMs are to
   each other (whether RSA can tell its layers apart);
 * :mod:`~brainnet.rsa.permutation`: the stimulus-label permutation test, on
-  the engine of :mod:`brainnet.rsa._engine` (which explains why it is fast);
+  the engine of :mod:`brainnet.rsa._engine` (which explains why it is fast),
+  its working-memory sizes (:mod:`brainnet.rsa._memory`) and its products on a
+  torch device (:mod:`brainnet.rsa._device`);
 * :mod:`~brainnet.rsa.stage`: the xarray stages :func:`rsa_scores` and
   :func:`rsa_precomputed`.
 

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from brainnet.log import logger
 from brainnet.rsa._checks import _n_from_pairs
+from brainnet.rsa._memory import Sizes
 from brainnet.rsa.compare import _centered
 from brainnet.rsa.rdm import scalar_rdm, to_matrices
 
@@ -36,8 +37,6 @@ from brainnet.rsa.rdm import scalar_rdm, to_matrices
 # float64. Float32 products of the ranked vectors of 250 stimuli err by at most
 # ~1e-8 in rho (measured), so the margin leaves a factor of 100.
 _MARGIN = 1e-6
-# Rows ranked or scored in float64 at once: bounds transient memory.
-_ROWS = 256
 _FIRST_BLOCK = 32
 
 
@@ -56,10 +55,13 @@ class _Test:
         method: str,
         permutations: np.ndarray,
         h: int | None,
-        block: int = 256,
+        sizes: Sizes,
+        device=None,
     ):
         n = _n_from_pairs(models.shape[1])
-        self.method, self.h, self.block, self.n = method, h, block, n
+        self.method, self.h, self.n = method, h, n
+        # rows: ranked or scored in float64 at once, bounding transient memory
+        self.block, self.chunk, self.rows = sizes.block, sizes.chunk, sizes.rows
         self.inverse = _inverse_permutations(permutations, n)
         self.model_centred, self.model_norm = _centered(models, method)
         if method == "spearman_full":
@@ -70,6 +72,12 @@ class _Test:
             square = to_matrices(self.model_centred)
         self.model32 = square.astype(np.float32)  # (L, n, n)
         self.model_q = self.model32[:, self.mask]  # the identity permutation
+        # a torch device scores the blocks there; None: NumPy, without importing torch
+        self.device = None
+        if device is not None:
+            from brainnet.rsa._device import _DeviceModels
+
+            self.device = _DeviceModels(self.model32, self.mask, device)
 
     @property
     def n_permutations(self) -> int:
@@ -86,8 +94,8 @@ class _Test:
         k = data.shape[1] if scalar else len(data)
         out = np.empty((k, int(self.mask.sum())), dtype=np.float32)
         norms, similarity = np.empty(k), np.empty((len(self.model32), k))
-        for start in range(0, k, _ROWS):
-            rows = slice(start, min(start + _ROWS, k))
+        for start in range(0, k, self.rows):
+            rows = slice(start, min(start + self.rows, k))
             vectors = scalar_rdm(data[:, rows]) if scalar else data[rows]
             centred, norms[rows] = _centered(vectors, self.method)
             out[rows] = centred
@@ -116,7 +124,8 @@ class _Test:
         """
         n_models = len(self.model32)
         stop = self.n_permutations if stop is None else min(stop, self.n_permutations)
-        batch = _Batch.new(self.model_q, self.model_norm, brain32, brain_norm, weights)
+        batch = _Batch.new(self.model_q, self.model_norm, brain32, brain_norm, weights, self.rows)
+        on_device = None if self.device is None else self.device.batch(batch, _MARGIN)
         state = _State.new(batch.observed) if state is None else state
         active = [np.flatnonzero(row) for row in state.running]
         size = min(_FIRST_BLOCK, self.block) if self.h and not start else self.block
@@ -135,10 +144,14 @@ class _Test:
                     gathered = np.empty((size, gathered.shape[1]), dtype=np.float32)
                 inverse = self.inverse[done : done + size]
                 for i in range(n_models):
-                    if active[i].size:
+                    if not active[i].size:
+                        continue
+                    if self.device is None:
                         self._gather(i, inverse, gathered[:size])
                         exceed = batch.exceedances(i, gathered[:size], active[i])
-                        active[i] = self._update(i, exceed, active[i], state)
+                    else:
+                        exceed = on_device.exceedances(i, inverse, active[i])
+                    active[i] = self._update(i, exceed, active[i], state)
                 done += size
                 bar.update(size)
                 size = min(2 * size, self.block)
@@ -192,13 +205,13 @@ class _Batch:
     observed: np.ndarray
 
     @classmethod
-    def new(cls, model_q, model_norm, brain32, brain_norm, weights) -> _Batch:
+    def new(cls, model_q, model_norm, brain32, brain_norm, weights, rows: int) -> _Batch:
         """Coefficients and observed statistics; with ``weights``, a unit's statistic
         is the weighted sum of the similarities of its brain RDMs."""
         with np.errstate(divide="ignore", invalid="ignore"):
             # a constant RDM (zero norm) gets a NaN statistic and is not tested
             coef = 1.0 / np.outer(model_norm, brain_norm)
-            stat = _exact_dots(model_q, brain32) * coef
+            stat = _exact_dots(model_q, brain32, rows) * coef
             if weights is None:
                 return cls(brain32, coef, weights, stat)
             observed = np.empty((len(stat), weights.shape[1]))
@@ -213,20 +226,30 @@ class _Batch:
         ``gathered`` holds model ``i`` under a block of inverse permutations
         (:meth:`_Test._gather`).
         """
-        brain32, coef, weights, observed = self.brain32, self.coef, self.weights, self.observed
-        if weights is None:
-            cols, w = units, None
-        else:
-            cols = np.flatnonzero(weights[:, units].any(axis=1))
-            w = weights[np.ix_(cols, units)]
-        brain = brain32 if cols.size == len(brain32) else brain32[cols]
-        null = (gathered @ brain.T).astype(np.float64) * coef[i, cols]
+        cols, w = self.columns(units)
+        brain = self.brain32 if cols.size == len(self.brain32) else self.brain32[cols]
+        null = (gathered @ brain.T).astype(np.float64) * self.coef[i, cols]
         if w is not None:
             null = null @ w
-        diff = null - observed[i, units]
-        exceed = diff > _MARGIN
-        for p, u in np.argwhere(np.abs(diff) <= _MARGIN):
-            exceed[p, u] = self._exact_null(gathered[p], i, units[u]) >= observed[i, units[u]]
+        diff = null - self.observed[i, units]
+        return self.settle(
+            diff > _MARGIN, np.argwhere(np.abs(diff) <= _MARGIN), gathered, i, units
+        )
+
+    def columns(self, units):
+        """The brain RDMs that ``units`` need, and with weights the ``(cols, units)``
+        weights (None without)."""
+        if self.weights is None:
+            return units, None
+        cols = np.flatnonzero(self.weights[:, units].any(axis=1))
+        return cols, self.weights[np.ix_(cols, units)]
+
+    def settle(self, exceed, near, gathered, i, units):
+        """``exceed`` with the ``near`` (permutation, unit) pairs, whose float32 null
+        lies within the margin of the observed statistic, decided in float64."""
+        for p, u in near:
+            row = gathered[p] if isinstance(gathered, np.ndarray) else gathered[p].cpu().numpy()
+            exceed[p, u] = self._exact_null(row, i, units[u]) >= self.observed[i, units[u]]
         return exceed
 
     def _exact_null(self, gathered, i, unit):
@@ -276,12 +299,13 @@ class _State:
         )
 
 
-def _exact_dots(model_q: np.ndarray, brain32: np.ndarray) -> np.ndarray:
-    """Float64 dot products of float32 vectors; exact for the integer-valued ranks."""
+def _exact_dots(model_q: np.ndarray, brain32: np.ndarray, n_rows: int) -> np.ndarray:
+    """Float64 dot products of float32 vectors, ``n_rows`` brain vectors at a time;
+    exact for the integer-valued ranks."""
     model = model_q.astype(np.float64)
     out = np.empty((len(model), len(brain32)))
-    for start in range(0, len(brain32), _ROWS):
-        rows = slice(start, start + _ROWS)
+    for start in range(0, len(brain32), n_rows):
+        rows = slice(start, start + n_rows)
         out[:, rows] = model @ brain32[rows].astype(np.float64).T
     return out
 

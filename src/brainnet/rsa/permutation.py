@@ -15,6 +15,7 @@ from scipy import stats
 from brainnet.log import set_log_level
 from brainnet.rsa._checks import _check_choice, _check_n, _n_from_pairs
 from brainnet.rsa._engine import _Test
+from brainnet.rsa._memory import rsa_sizes
 from brainnet.rsa.rdm import _as_vectors
 
 #: Methods with a fast permutation test (:func:`permutation_test` and the stages).
@@ -76,7 +77,8 @@ def permutation_test(
     h: int | None = None,
     criterion: str = "p",
     alpha: float = 0.001,
-    block: int = 256,
+    block: int | str = "auto",
+    memory_gb: float | None = None,
     verbose: bool | str | int | None = None,
 ) -> PermutationResult:
     """Stimulus-label permutation test of every model RDM against every brain RDM.
@@ -111,9 +113,12 @@ def permutation_test(
         all pairs of this call.
     alpha : float
         Threshold of the criterion.
-    block : int
+    block : int | ``"auto"``
         Permutations scored per matrix product; memory grows with
-        ``block x n_pairs``.
+        ``block x n_pairs x 4`` bytes. ``"auto"``: as many as fit, up to 256
+        (see :mod:`brainnet.rsa._memory`). Results do not depend on it.
+    memory_gb : float | None
+        The budget of the ``"auto"`` sizes; None: half the available memory.
     verbose : bool | str | int | None
         Logging level (see :func:`brainnet.set_log_level`); a progress bar
         shows at ``"info"``.
@@ -137,12 +142,12 @@ def permutation_test(
             f"{_n_from_pairs(models.shape[1])} and "
             f"{_n_from_pairs(brains.shape[1])} stimuli"
         )
-    if int(block) != block or block < 1:
-        raise ValueError(f"block must be a positive integer, got {block!r}")
     if permutations is None:
         permutations = make_permutations(_n_from_pairs(models.shape[1]), n_permutations, seed)
     h = _check_test_settings(stopping, h, criterion, alpha, len(permutations))
-    test = _Test(models, method, permutations, h, int(block))
+    test = _Test(
+        models, method, permutations, h, rsa_sizes(models.shape[1], block, "auto", memory_gb)
+    )
     brain32, norm, statistic = test.brain(brains)
     state = test.run(brain32, norm)
     pvalue = test.pvalues(state)

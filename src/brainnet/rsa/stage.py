@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from brainnet.correction import FAMILY_CORRECTIONS
+from brainnet.device import accelerator
 from brainnet.join import align_responses, layer_names
 from brainnet.log import logger, set_log_level
 from brainnet.responses import RESPONSE_DIMS
@@ -28,6 +29,7 @@ from brainnet.rsa._inputs import (
     _provenance,
     _tested_mask,
 )
+from brainnet.rsa._memory import check_memory, check_size, rsa_sizes
 from brainnet.rsa._region import _precomputed_units, _region_dataset, _region_units
 from brainnet.rsa._scoring import _channel_dataset, _channel_scores
 from brainnet.rsa.permutation import PERMUTATION_METHODS, _check_test_settings, make_permutations
@@ -53,7 +55,10 @@ def rsa_scores(
     region_metric: str = "euclidean",
     n_bootstrap: int = 100,
     seed: int = 0,
-    chunk: int = 2048,
+    chunk: int | str = "auto",
+    block: int | str = "auto",
+    memory_gb: float | None = None,
+    device: str = "cpu",
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
     """RSA between every layer and every channel (or region), band and window.
@@ -125,9 +130,20 @@ def rsa_scores(
     seed : int
         Seed of the permutations (the same permutations serve every test) and
         of the contact resamples.
-    chunk : int
-        Brain RDMs scored together; memory is about ``chunk x n_pairs x 4``
-        bytes (255 MB for 2048 RDMs of 250 stimuli).
+    chunk, block : int | ``"auto"``
+        Brain RDMs scored together (memory about ``3 x chunk x n_pairs x 4``
+        bytes) and permutations per matrix product (``block x n_pairs x 4``).
+        ``"auto"`` (the default): as many as fit in ``memory_gb``, up to 2,048
+        and 256 (see :mod:`brainnet.rsa._memory`). Results do not depend on
+        them.
+    memory_gb : float | None
+        The budget of the ``"auto"`` sizes; None: half the memory available
+        when the test starts.
+    device : ``"cpu"`` | ``"cuda"`` | ``"cuda:N"`` | ``"auto"``
+        Where the permutation products run: ``"cpu"`` (default) NumPy, the
+        reference; a CUDA device, torch there (:mod:`brainnet.rsa._device`), with
+        the same p-values (ties still decided in float64). See
+        :func:`brainnet.device.resolve_device`.
     verbose : bool | str | int | None
         Logging level (see :func:`brainnet.set_log_level`).
 
@@ -164,7 +180,7 @@ def rsa_scores(
     values = np.asarray(response.values, dtype=np.float64)
     _check_finite(values, response)
     tested = _tested_mask(responses, response, responsive_only)
-    test = _stage_test(activations, layers, len(values), settings, seed)
+    test = _stage_test(activations, layers, len(values), settings, seed, locals())
     logger.info(
         "rsa (%s level): %d layers, %d channels x %d bands x %d windows (%d tested), "
         "%d stimuli, %d permutations, stopping=%s",
@@ -177,7 +193,7 @@ def rsa_scores(
         stopping,
     )
     if level == "channel":
-        out = _score_channels(test, values, tested, chunk, True, criterion)
+        out = _score_channels(test, values, tested, test.chunk, True, criterion)
         ds = _channel_dataset(out, response, layers, tested, criterion, alpha)
     else:
         ds = _region_dataset(
@@ -215,7 +231,10 @@ def rsa_precomputed(
     criterion: str = "p",
     alpha: float = 0.001,
     seed: int = 0,
-    chunk: int = 2048,
+    chunk: int | str = "auto",
+    block: int | str = "auto",
+    memory_gb: float | None = None,
+    device: str = "cpu",
     verbose: bool | str | int | None = None,
 ) -> xr.Dataset:
     """RSA between every layer and precomputed brain RDMs (fMRI ROIs, neuron populations).
@@ -237,7 +256,8 @@ def rsa_precomputed(
         similarity with the model, tested with the same permutations, with
         noise ceilings across subjects (:func:`noise_ceiling`, leave one
         subject out).
-    metric, method, n_permutations, stopping, h, criterion, alpha, seed, chunk, verbose
+    metric, method, n_permutations, stopping, h, criterion, alpha, seed, chunk, block
+    memory_gb, device, verbose
         As for :func:`rsa_scores`.
 
     Returns
@@ -252,11 +272,11 @@ def rsa_precomputed(
     rdm = _align_brain_rdms(activations, brain_rdms)
     labels = [f"brain_rdms channel {c!s}" for c in _channel_labels(rdm)]
     vectors = np.stack([to_vectors(m, name) for m, name in zip(rdm.values, labels, strict=True)])
-    test = _stage_test(activations, layers, rdm.sizes["stimulus"], settings, seed)
+    test = _stage_test(activations, layers, rdm.sizes["stimulus"], settings, seed, locals())
     template = _broadband(rdm)
     if level == "channel":
         tested = np.ones(template.shape[1:], dtype=bool)
-        out = _score_channels(test, vectors.T[:, :, None, None], tested, chunk, False, criterion)
+        out = _score_channels(test, vectors.T[:, :, None, None], tested, test.chunk, False, criterion)
         ds = _channel_dataset(out, template, layers, tested, criterion, alpha)
     else:
         units = _precomputed_units(vectors, rdm)
@@ -271,13 +291,14 @@ def _check_stage_settings(arguments: dict) -> dict:
     Returns
     -------
     settings : dict
-        The settings as the scores' attributes record them (``chunk`` aside),
+        The settings as the scores' attributes record them (``chunk``, ``block``
+        and ``memory_gb`` aside, which change no result),
         with ``h`` resolved by :func:`_check_test_settings` (None without
         stopping).
     """
-    level, metric, feature_scaling, method, n_permutations, chunk = (
+    level, metric, feature_scaling, method, n_permutations = (
         arguments[key]
-        for key in ("level", "metric", "feature_scaling", "method", "n_permutations", "chunk")
+        for key in ("level", "metric", "feature_scaling", "method", "n_permutations")
     )
     stopping, h, criterion, alpha = (arguments[k] for k in ("stopping", "h", "criterion", "alpha"))
     _check_choice(level, _LEVELS, "level")
@@ -286,8 +307,9 @@ def _check_stage_settings(arguments: dict) -> dict:
     _check_choice(method, PERMUTATION_METHODS, "method")
     if int(n_permutations) != n_permutations or n_permutations < 0:
         raise ValueError(f"n_permutations must be an integer >= 0, got {n_permutations!r}")
-    if int(chunk) != chunk or chunk < 1:
-        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    check_size(arguments["chunk"], "chunk")
+    check_size(arguments["block"], "block")
+    check_memory(arguments["memory_gb"])
     family = criterion in FAMILY_CORRECTIONS
     if family and stopping is not None:
         raise ValueError(
@@ -315,9 +337,23 @@ def _score_channels(test, values, tested, chunk, scalar, criterion) -> dict:
     return _channel_scores(test, values, tested, chunk, scalar=scalar)
 
 
-def _stage_test(activations, layers, n_stimuli: int, settings: dict, seed: int) -> _Test:
+def _stage_test(
+    activations, layers, n_stimuli: int, settings: dict, seed: int, arguments: dict
+) -> _Test:
     """The permutation test of every layer's RDM; the permutations of ``seed`` serve
-    every brain RDM."""
+    every brain RDM. Its ``chunk`` is the number of brain RDMs to score together, its
+    sizes and device those the stage's ``arguments`` ask for."""
+    device = accelerator(arguments["device"], "rsa.device")
     models = _model_rdms(activations, layers, settings["metric"], settings["feature_scaling"])
     permutations = make_permutations(n_stimuli, settings["n_permutations"], seed)
-    return _Test(models, settings["method"], permutations, settings["h"])
+    sizes = rsa_sizes(
+        models.shape[1], arguments["block"], arguments["chunk"], arguments["memory_gb"]
+    )
+    return _Test(
+        models,
+        settings["method"],
+        permutations,
+        settings["h"],
+        sizes,
+        device=device,
+    )
