@@ -276,7 +276,9 @@ def rsa_precomputed(
     template = _broadband(rdm)
     if level == "channel":
         tested = np.ones(template.shape[1:], dtype=bool)
-        out = _score_channels(test, vectors.T[:, :, None, None], tested, test.chunk, False, criterion)
+        out = _score_channels(
+            test, vectors.T[:, :, None, None], tested, test.chunk, False, criterion
+        )
         ds = _channel_dataset(out, template, layers, tested, criterion, alpha)
     else:
         units = _precomputed_units(vectors, rdm)
