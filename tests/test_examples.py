@@ -91,7 +91,11 @@ def test_cowley_v4_middle_layers_beat_pixels(shared_data, tmp_path):
             example("cowley_v4"),
             tmp_path,
             shared_data,
-            overrides={"encoding": {"n_permutations": 20}, **SMALL_GRADIENT},
+            overrides={
+                "encoding": {"n_permutations": 20},
+                "datasets": {"cowley_210325": {"models": ["alexnet"]}},
+                **SMALL_GRADIENT,
+            },
         )
     )
     out = tmp_path / "results" / "cowley_v4"
