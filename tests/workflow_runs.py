@@ -20,6 +20,22 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# A plant set in the config, reversed along the stream (V1 at fc7, ... anterior
+# temporal at conv1), so that every executor test also runs a config plant end to end.
+PLANT = {
+    "V1": {"rank": 1, "layer": "fc7", "latency": 0.05, "center": [10.0, -92.0, 2.0]},
+    "V2": {"rank": 2, "layer": "conv5", "latency": 0.08, "center": [14.0, -90.0, 14.0]},
+    "V3-V4": {"rank": 3, "layer": "conv3", "latency": 0.11, "center": [30.0, -82.0, -8.0]},
+    "fusiform-IT": {"rank": 4, "layer": "conv2", "latency": 0.14, "center": [38.0, -55.0, -18.0]},
+    "anterior-temporal": {
+        "rank": 5,
+        "layer": "conv1",
+        "latency": 0.17,
+        "center": [35.0, -10.0, -35.0],
+    },
+    "frontal": {"rank": 0, "center": [38.0, 30.0, 30.0]},
+    "motor": {"rank": 0, "center": [38.0, -18.0, 55.0]},
+}
 # Much smaller than test_workflow.SMALL: 8 images per category, 2 subjects, few
 # resamples. Scores are noisy at this size; these tests compare runs, not science.
 TINY = {
@@ -27,7 +43,12 @@ TINY = {
     "datasets": {
         "synthetic": {
             "stimuli": {"source": "embedded", "n_per_category": 8, "image_size": 64},
-            "recordings": {"format": "synthetic", "reference_model": "alexnet", "n_subjects": 2},
+            "recordings": {
+                "format": "synthetic",
+                "reference_model": "alexnet",
+                "n_subjects": 2,
+                "regions": PLANT,
+            },
         }
     },
     "models": {"alexnet": {"arch": "alexnet", "weights": None}},
