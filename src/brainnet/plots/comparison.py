@@ -199,13 +199,15 @@ def _peak_maps(container, comparisons, alpha):
                       rotation=90, fontsize=5.5)  # fmt: skip
         ax.set_yticks(np.arange(cell.sizes["region"]), cell["region"].values, fontsize=6)
         top = ax.secondary_xaxis("top")
+        # a window's label spans only its few band columns: two lines keep it narrow
         top.set_xticks(
             (np.arange(len(windows)) + 0.5) * len(bands) - 0.5,
-            [_window_label(comparisons[0], w) for w in windows],
+            [_window_label(comparisons[0], w).replace(" ", "\n", 1) for w in windows],
             fontsize=5.5,
         )
         top.tick_params(length=0)
-        ax.set_title(label, fontsize=7)
+        # long model names: the pair on one line, the method on the next
+        ax.set_title(label.replace(" (", "\n(", 1), fontsize=7)
         container.colorbar(image, ax=ax, shrink=0.9, label=f"Δ peak {cell.attrs.get('score', '')}")
     for ax in axes.flat[len(cells) :]:
         ax.set_visible(False)
