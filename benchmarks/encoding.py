@@ -276,11 +276,16 @@ def previous_permuted_hats(hat, train_perms, n_stimuli):
 def current_null_block(hat, targets, perms, train, test, columns):
     """The fixed-penalty null of :mod:`brainnet.encoding.null` (NumPy or torch)."""
     r = np.zeros((perms.shape[1], len(columns)))
-    where = {c: i for i, c in enumerate(columns)}
-    for block, cols in _fixed_alpha_blocks(perms.shape, len(train), columns):
-        null = _permuted_r(hat, targets[:, cols], perms[train, block], perms[test, block])
-        out = null if isinstance(null, np.ndarray) else null.double().cpu().numpy()
-        r[block, [where[c] for c in cols]] = out
+    positions = np.arange(len(columns))
+    for cols, blocks in _fixed_alpha_blocks(perms.shape, len(train), positions):
+        index = columns[cols]
+        if isinstance(targets, np.ndarray):
+            responses = np.take(targets, index, axis=1)
+        else:
+            responses = targets[:, torch.as_tensor(index, device=targets.device)]
+        for block in blocks:
+            null = _permuted_r(hat, responses, perms[train, block], perms[test, block])
+            r[block, cols] = null if isinstance(null, np.ndarray) else null.double().cpu().numpy()
     return r
 
 

@@ -126,11 +126,12 @@ def _score_ridge_device(
         for index in np.unique(chosen[f]):
             columns = np.flatnonzero(chosen[f] == index)
             hat = fold.centred_hat(int(index)).float()
-            for block, cols in _fixed_alpha_blocks(perms.shape, len(train), columns):
-                null = _permuted_r(
-                    hat, centred32[:, cols], perms[train, block], perms[test, block]
-                )
-                r[block, torch.as_tensor(cols, device=device)] += weight * null.double()
+            for cols, blocks in _fixed_alpha_blocks(perms.shape, len(train), columns):
+                cols_t = torch.as_tensor(cols, device=device)
+                responses = centred32[:, cols_t]
+                for block in blocks:
+                    null = _permuted_r(hat, responses, perms[train, block], perms[test, block])
+                    r[block, cols_t] += weight * null.double()
         saturated[f] = fold.top_saturates()
         folds.append(fold)
     _recompute_near(r, folds, splits, chosen, centred, perms)

@@ -9,17 +9,16 @@ targets for the decomposition of each training fold, which is what makes
 chosen for it on the real data (one hat map per penalty), or penalties are
 chosen afresh by leave-one-out in every permutation (``refit_alpha``).
 
-With a fixed penalty a permuted fit is linear in the responses: permuting the
-training responses is the same as scattering the columns of the fold's hat
-map (the training mean folded in) to the permuted stimuli, so a block of
-permutations is one matrix product with the unpermuted responses, and no
-``n_train x n_permutations x n_targets`` array of permuted responses is
-gathered (the scattered maps are built by contiguous row copies of the
-transposed hat map). This pays where many targets share a penalty; for a few
-targets the permuted responses are gathered instead, whichever moves less
-memory. Either way r comes from one pass of sums over responses centred once
-(:func:`_r_from_sums`), and the same code runs on torch tensors for the device
-path (:mod:`brainnet.encoding.device_ridge`). Blocks of permutations and of
+With a fixed penalty a permuted fit is linear in the responses: a block of
+permutations of the training responses is gathered once (contiguous row
+copies of responses held in C order) and is one matrix product with the
+fold's centred hat map (the training mean folded in), and r comes from one
+pass of sums over responses centred once (:func:`_r_from_sums`). Scattering
+the hat map to the permuted stimuli instead, which needs no gather, was
+measured slower on CPU for every number of targets: its product runs over
+all stimuli, not the training ones only (docs/benchmarks.md). The same code
+runs on torch tensors for the device path
+(:mod:`brainnet.encoding.device_ridge`). Blocks of permutations and of
 targets keep the working memory within
 :data:`brainnet.encoding.memory._BLOCK_BYTES`; the centred responses add one
 copy of the targets.
@@ -132,39 +131,33 @@ class _NullScores:
         predictions, chosen = fold.fit_predict(self.targets[train])
         self.r[0] += self.weight * _fold_r(predictions, self.targets[test])
         for index in np.unique(chosen):
-            columns = np.flatnonzero(chosen == index)
             hat = fold.centred_hat(index)
-            for block, cols in _fixed_alpha_blocks(self.perms.shape, len(train), columns):
-                self.r[block, cols] += self.weight * _permuted_r(
-                    hat, self.centred[:, cols], self.perms[train, block], self.perms[test, block]
-                )
+            columns = np.flatnonzero(chosen == index)
+            for cols, blocks in _fixed_alpha_blocks(self.perms.shape, len(train), columns):
+                # np.take keeps C order (``centred[:, cols]`` would be Fortran-ordered,
+                # and its rows gather several times slower)
+                responses = np.take(self.centred, cols, axis=1)
+                for block in blocks:
+                    self.r[block, cols] += self.weight * _permuted_r(
+                        hat, responses, self.perms[train, block], self.perms[test, block]
+                    )
         return chosen
 
 
 def _fixed_alpha_blocks(
     perm_shape: tuple[int, int], n_train: int, columns: np.ndarray
-) -> Iterator[tuple[slice, np.ndarray]]:
-    """Blocks of permutations (never the identity, column 0) and of target columns
-    whose working arrays fit in :data:`~brainnet.encoding.memory._BLOCK_BYTES`."""
+) -> Iterator[tuple[np.ndarray, list[slice]]]:
+    """Blocks of target columns, each with its blocks of permutations (never the
+    identity, column 0), whose working arrays fit in
+    :data:`~brainnet.encoding.memory._BLOCK_BYTES`: per permutation and column the
+    gathered training responses, the predictions and the gathered held-out
+    responses with the products of the sums."""
     n_stimuli, n_perms = perm_shape
     n_test = n_stimuli - n_train
-    scatter = _scatters(n_test, n_stimuli, n_train, len(columns))
-    n_block, n_cols = _null_blocks(
-        n_perms,
-        8 * (n_test * n_stimuli if scatter else 0),
-        8 * (4 * n_test + (0 if scatter else n_train)),
-        len(columns),
-    )
-    for start in range(1, n_perms, n_block):
-        block = slice(start, min(start + n_block, n_perms))
-        for first in range(0, len(columns), n_cols):
-            yield block, columns[first : first + n_cols]
-
-
-def _scatters(n_test: int, n_stimuli: int, n_train: int, n_columns: int) -> bool:
-    """Whether permuting the hat map moves less memory than permuting the responses:
-    per permutation ``n_test x n_stimuli`` against ``n_train x n_columns``."""
-    return n_test * n_stimuli <= n_train * n_columns
+    n_block, n_cols = _null_blocks(n_perms, 0, 8 * (4 * n_test + n_train), len(columns))
+    blocks = [slice(start, min(start + n_block, n_perms)) for start in range(1, n_perms, n_block)]
+    for first in range(0, len(columns), n_cols):
+        yield columns[first : first + n_cols], blocks
 
 
 def _permuted_r(hat, targets, train_perms, test_perms):
@@ -188,22 +181,14 @@ def _permuted_r(hat, targets, train_perms, test_perms):
 
     Notes
     -----
-    Where many columns share the penalty, each permutation is applied to the small
-    hat map rather than to the responses (:func:`_permuted_hats`), and the whole
-    block is one matrix product with the unpermuted responses; for a few columns
-    the permuted training responses are gathered instead. NumPy and torch arrays
-    alike (the device path of :mod:`brainnet.encoding.device_ridge`).
+    The permuted training responses of the block are gathered by whole rows,
+    then predicted by one matrix product. NumPy and torch arrays alike (the
+    device path of :mod:`brainnet.encoding.device_ridge`).
     """
     n_test, n_train = hat.shape
-    n_stimuli, n_columns = targets.shape
     n_block = train_perms.shape[1]
-    if _scatters(n_test, n_stimuli, n_train, n_columns):
-        maps = _permuted_hats(hat, train_perms, n_stimuli)
-        # maps.T is a transposed view: BLAS reads it as it is, nothing is copied
-        predicted = (maps.T @ targets).reshape(n_block, n_test, n_columns)
-    else:
-        gathered = targets[_index(train_perms, hat)].reshape(n_train, -1)
-        predicted = (hat @ gathered).reshape(n_test, n_block, n_columns).swapaxes(0, 1)
+    gathered = targets[_index(train_perms, hat)].reshape(n_train, -1)
+    predicted = (hat @ gathered).reshape(n_test, n_block, -1).swapaxes(0, 1)
     return _r_from_sums(predicted, targets[_index(test_perms.T, hat)])
 
 
@@ -246,23 +231,3 @@ def _index(index: np.ndarray, like):
     import torch
 
     return torch.as_tensor(index, device=like.device)
-
-
-def _permuted_hats(hat, train_perms: np.ndarray, n_stimuli: int):
-    """The hat map of each permutation from the unpermuted responses, stacked and
-    transposed: ``(n_stimuli, n_block * n_test)``, column ``k * n_test + i`` for
-    held-out stimulus ``i`` under permutation ``k``.
-
-    Permutation ``k`` feeds stimulus ``train_perms[j, k]`` to training position
-    ``j``, so its map has row ``j`` of ``hat.T`` at row ``train_perms[j, k]`` and
-    zeros elsewhere: a gather of whole rows of ``hat.T`` (and a zero row) by the
-    inverse permutation, contiguous copies.
-    """
-    n_test, n_train = hat.shape
-    n_block = train_perms.shape[1]
-    position = np.full((n_block, n_stimuli), n_train)  # n_train: the zero row
-    np.put_along_axis(position, train_perms.T, np.arange(n_train)[None], axis=1)
-    shape = (n_train + 1, n_test)
-    padded = np.zeros(shape) if isinstance(hat, np.ndarray) else hat.new_zeros(shape)
-    padded[:n_train] = hat.T
-    return padded[_index(position.T, hat)].reshape(n_stimuli, n_block * n_test)
