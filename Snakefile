@@ -33,8 +33,11 @@ check_config(
     source=_given,
     files=workflow.configfiles,
 )
-_layers = {_name: check_model(_spec) for _name, _spec in model_specs(config).items()}
-check_partition_layers(config, _layers, source=_given)
+# The networks are checked once, by the process that plans the run: a cluster job
+# parses this file again and needs the checked config, not the networks rebuilt.
+if workflow.is_main_process:
+    _layers = {_name: check_model(_spec) for _name, _spec in model_specs(config).items()}
+    check_partition_layers(config, _layers, source=_given)
 
 RESULTS = config["results_dir"]
 # Each job's log (brainnet's messages and any traceback) and its time and peak memory.

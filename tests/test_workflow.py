@@ -30,7 +30,8 @@ SMALL = {
         TRAINED: {"arch": "efficientnet_lite0", "weights": "DEFAULT", "control": "random"},
         "alexnet": {"arch": "alexnet", "weights": None},
     },
-    "encoding": {"n_permutations": 200},
+    # 250: the fewest with which the tail fit resolves p below the permutation floor
+    "encoding": {"n_permutations": 250},
     "rsa": {"n_permutations": 1000, "stopping": "besag_clifford"},
     "gradient": {"n_bootstrap": 200, "n_permutations": 200},
     # the trained network against its random control at the same depth
@@ -80,7 +81,9 @@ def test_random_control_aligns_less_than_the_trained_network(run):
     find the planted layers; the paired interval of the difference excludes 0."""
     summary = _planted_band(pd.read_csv(run / "results" / "summary.csv"))
     rho = summary[summary["method"] == "encoding"].set_index("model")["region_alignment_rho"]
-    assert rho[CONTROL] < rho[TRAINED] - 0.5
+    # NaN: the control has too few regions with a significant match for an alignment
+    assert np.isnan(rho[CONTROL]) or rho[CONTROL] < rho[TRAINED] - 0.5
+    assert rho[TRAINED] >= 0.8
     pairs = _planted_band(pd.read_csv(run / "results" / "comparisons.csv"))
     pair = pairs[
         (pairs["method"] == "encoding")
@@ -137,31 +140,30 @@ def test_region_level_rsa_reports_ties_ceilings_and_net2brain_columns(run):
 
     from brainnet.report import REGION_COLUMNS
 
-    results = run / "results" / "synthetic" / "alexnet"
-    summary = pd.read_csv(run / "results" / "summary.csv")
-    rows = summary[(summary["method"] == "rsa_region") & (summary["band"] == "high_gamma")]
-    row = rows[rows["window"] == "150-350"].iloc[0]
-    # untrained AlexNet's conv3-conv5 and fc6-fc8 cannot be told apart: the planted
-    # layers are among the tied ones, and the gradient is detected
+    results = run / "results" / "synthetic" / TRAINED
+    summary = _planted_band(pd.read_csv(run / "results" / "summary.csv"))
+    row = summary[(summary["method"] == "rsa_region") & (summary["model"] == TRAINED)].iloc[0]
+    # the planted layers are preferred or among the tied ones, and the gradient is detected
     assert row["n_covered"] >= 4 and row["n_planted"] == 5
     assert row["region_alignment_rho"] > 0 and row["region_alignment_rho_p"] < 0.05
     assert row["noise_ceiling_lower_V1"] < row["noise_ceiling_upper_V1"]
-    assert "conv4" in row["tied_layers_fusiform-IT"].split()
     # the region table: brainnet's statistics, both noise ceilings, Net2Brain's columns
     table = pd.read_csv(results / "rsa_region.csv")
     assert list(table.columns[6:]) == list(REGION_COLUMNS)
     scores = xr.open_dataset(results / "rsa_region.nc")
-    cell = scores.sel(region="V1", band="high_gamma", window="150-350", layer="conv1")
+    cell = scores.sel(region="V1", band="high_gamma", window="150-350", layer="stem")
     r2 = float((cell["subject_rho"] ** 2).mean())
-    line = table[(table["region"] == "V1") & (table["layer"] == "conv1")]
+    line = table[(table["region"] == "V1") & (table["layer"] == "stem")]
     line = line[(line["band"] == "high_gamma") & (line["window"] == "150-350")].iloc[0]
     assert line["r2"] == pytest.approx(r2)
     assert line["r2_percent"] == pytest.approx(r2 / line["net2brain_noise_ceiling_lower"] * 100)
-    # the layer similarity diagnostic: conv3 and conv4 share their RDM
-    similarity = xr.open_dataset(results / "layer_similarity.nc")["similarity"]
-    assert float(similarity.sel(layer="conv3", layer_other="conv4")) > 0.95
     for name in ("layer_similarity", "heatmap_rsa_region", "gradient_rsa_region"):
         assert (results / "figures" / f"{name}.png").stat().st_size
+    # the layer similarity diagnostic: untrained AlexNet's conv3 and conv4 share
+    # their RDM, which no RSA can tell apart
+    alexnet = run / "results" / "synthetic" / "alexnet" / "layer_similarity.nc"
+    similarity = xr.open_dataset(alexnet)["similarity"]
+    assert float(similarity.sel(layer="conv3", layer_other="conv4")) > 0.95
 
 
 @pytest.mark.slow
@@ -175,7 +177,7 @@ def test_outputs_figures_and_report(run, tmp_path):
         "glass_brain_encoding",
         "glass_brain_rsa",
     ):
-        assert (results / "synthetic" / "alexnet" / "figures" / f"{name}.png").stat().st_size
+        assert (results / "synthetic" / TRAINED / "figures" / f"{name}.png").stat().st_size
     assert (results / "synthetic" / "figures" / "single_trials.png").stat().st_size
     assert (results / "synthetic" / "figures" / "partition.png").stat().st_size
     partition = xr.open_dataset(results / "synthetic" / "partition.nc")
