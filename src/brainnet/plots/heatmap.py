@@ -71,59 +71,24 @@ def plot_layer_region_map(
 def _draw_map(gradient):
     bands, windows = gradient["band"].values, gradient["window"].values
     layers, regions = list(gradient["layer"].values), list(gradient["region"].values)
-    n_visual = int((gradient["region_rank"] > 0).sum())
     ceiling = _ceilings(gradient)
     columns = len(layers) + (1.8 if ceiling is not None else 0.0)
     width = float(np.clip(1.6 + len(windows) * (0.26 * columns + 0.45), 5.0, WIDTH))
     fig, axes = _grid(len(bands), len(windows), 0.2 * len(regions) + 0.45, width, extra=1.3)
-    score = gradient["score"].transpose("band", "window", "region", "layer").to_numpy()
-    limit = float(np.nanmax(np.abs(score))) if np.isfinite(score).any() else 1.0
-    limit = limit or 1.0
-    cmap = mpl.colormaps["RdBu_r"].with_extremes(bad="0.85")
-    column = {int(i): pos for pos, i in enumerate(gradient["layer_index"].values)}
-    above = gradient["score_low"].transpose("band", "window", "region", "layer").to_numpy() > 0
-    preferred = gradient["preferred_layer"].transpose("band", "window", "region").to_numpy()
-    mostly = (
-        gradient["fraction_significant"].transpose("band", "window", "region", "layer").to_numpy()
-        >= _MOST
-        if "fraction_significant" in gradient
-        else None
-    )
-    tied = (
-        gradient["tied"].transpose("band", "window", "region", "layer").to_numpy()
-        if "tied" in gradient
-        else np.zeros(score.shape, dtype=bool)
-    )
+    marks = _marks(gradient)
+    limit = float(np.nanmax(np.abs(marks["score"]))) if np.isfinite(marks["score"]).any() else 1.0
+    n_visual = int((gradient["region_rank"] > 0).sum())
     for i, j in np.ndindex(len(bands), len(windows)):
-        ax = axes[i, j]
-        image = ax.imshow(
-            score[i, j],
-            cmap=cmap,
-            vmin=-limit,
-            vmax=limit,
-            origin="lower",
-            aspect="auto",
-            interpolation="nearest",
-        )
-        rows, cols = np.nonzero(above[i, j])
-        ax.plot(cols, rows, ls="", marker="o", ms=2.5, mfc="black", mec="white", mew=0.4)
-        if mostly is not None:
-            rows, cols = np.nonzero(mostly[i, j])
-            ax.plot(cols + 0.3, rows + 0.25, ls="", **_SIGNIFICANT)
-        for row, best in enumerate(preferred[i, j]):
-            if np.isfinite(best):
-                col = column[int(best)]
-                frame = _SURE_FRAME if above[i, j, row, col] else _UNSURE_FRAME
-                ax.add_patch(Rectangle((col - 0.5, row - 0.45), 1, 0.9, fill=False, **frame))
-        for row, col in zip(*np.nonzero(tied[i, j]), strict=True):
-            ax.hlines(row - 0.36, col - 0.42, col + 0.42, color="black", lw=1.8)
+        cell = {
+            name: None if value is None else value[i, j]
+            for name, value in marks.items()
+            if name != "column"
+        }
+        image = _draw_panel(axes[i, j], cell, limit or 1.0, marks["column"])
         if ceiling is not None:
-            _ceiling_text(ax, ceiling[:, i, j], len(layers))
+            _ceiling_text(axes[i, j], ceiling[:, i, j], len(layers))
         if 0 < n_visual < len(regions):
-            ax.axhline(n_visual - 0.5, color="0.2", lw=0.8, ls="--")
-        ax.tick_params(length=0)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
+            axes[i, j].axhline(n_visual - 0.5, color="0.2", lw=0.8, ls="--")
     axes[0, 0].set_xticks(range(len(layers)), layers)
     axes[0, 0].set_yticks(range(len(regions)), regions)
     for ax in axes[-1]:
@@ -136,6 +101,62 @@ def _draw_map(gradient):
         shrink=min(1.0, 2 / len(bands) + 0.2),
         aspect=30,
     )
+    _map_legend(fig, gradient, marks["mostly"] is not None, ceiling is not None, width)
+    fig.suptitle(_title(gradient, "Mean score per layer and region"))
+    return fig
+
+
+def _marks(gradient) -> dict:
+    """What each panel draws, as ``(band, window, region[, layer])`` arrays."""
+
+    def cells(name):
+        return gradient[name].transpose("band", "window", "region", "layer").to_numpy()
+
+    score = cells("score")
+    return {
+        "score": score,
+        "above": cells("score_low") > 0,
+        "preferred": gradient["preferred_layer"].transpose("band", "window", "region").to_numpy(),
+        "mostly": cells("fraction_significant") >= _MOST
+        if "fraction_significant" in gradient
+        else None,
+        "tied": cells("tied") if "tied" in gradient else np.zeros(score.shape, dtype=bool),
+        # a layer's column from its layer_index (preferred layers are indices)
+        "column": {int(i): pos for pos, i in enumerate(gradient["layer_index"].values)},
+    }
+
+
+def _draw_panel(ax, cell: dict, limit: float, column: dict):
+    """One band-window: scores, CI dots, significance, preferred-layer frames, ties."""
+    cmap = mpl.colormaps["RdBu_r"].with_extremes(bad="0.85")
+    image = ax.imshow(
+        cell["score"],
+        cmap=cmap,
+        vmin=-limit,
+        vmax=limit,
+        origin="lower",
+        aspect="auto",
+        interpolation="nearest",
+    )
+    rows, cols = np.nonzero(cell["above"])
+    ax.plot(cols, rows, ls="", marker="o", ms=2.5, mfc="black", mec="white", mew=0.4)
+    if cell["mostly"] is not None:
+        rows, cols = np.nonzero(cell["mostly"])
+        ax.plot(cols + 0.3, rows + 0.25, ls="", **_SIGNIFICANT)
+    for row, best in enumerate(cell["preferred"]):
+        if np.isfinite(best):
+            col = column[int(best)]
+            frame = _SURE_FRAME if cell["above"][row, col] else _UNSURE_FRAME
+            ax.add_patch(Rectangle((col - 0.5, row - 0.45), 1, 0.9, fill=False, **frame))
+    for row, col in zip(*np.nonzero(cell["tied"]), strict=True):
+        ax.hlines(row - 0.36, col - 0.42, col + 0.42, color="black", lw=1.8)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return image
+
+
+def _map_legend(fig, gradient, significance: bool, ceiling: bool, width: float) -> None:
     ci = gradient.attrs.get("ci", 0.95)
     handles = [
         _marker(f"{ci:.0%} CI of the region mean above 0", ms=4, mfc="black", mec="white"),
@@ -143,20 +164,18 @@ def _draw_map(gradient):
         Rectangle((0, 0), 1, 1, fill=False, label="... whose CI includes 0", **_UNSURE_FRAME),
         Line2D([], [], color="black", lw=1.8, label="layer tied to the preferred one"),
     ]
-    if mostly is not None:
+    if significance:
         name = gradient.attrs.get("correction", "fdr")
         correction = _CORRECTIONS.get(name, name)
         handles.append(
             _marker(f"layer significant for >= half the channels ({correction})", **_SIGNIFICANT)
         )
-    if ceiling is not None:
+    if ceiling:
         handles.append(_marker("right: noise ceiling, lower-upper", marker="", color="none"))
     # One legend row needs about 7.5 inches; narrower maps stack the entries.
     fig.legend(
         handles=handles, loc="outside lower center", ncols=2 if width >= 7.5 else 1, frameon=False
     )
-    fig.suptitle(_title(gradient, "Mean score per layer and region"))
-    return fig
 
 
 def _ceilings(gradient):
