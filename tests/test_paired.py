@@ -320,7 +320,7 @@ def test_comparisons_drawn_in_the_model_comparison_figure(tmp_path):
     filled = points.get_facecolors()[:, :3].sum(axis=1) < 3
     np.testing.assert_array_equal(filled, significant)
     maps = [ax for ax in fig.axes if ax.images]
-    assert [ax.get_title() for ax in maps] == ["A − B (encoding)"]
+    assert [ax.get_title() for ax in maps] == ["A − B\n(encoding)"]
     dots = maps[0].collections[-1].get_offsets()
     assert len(dots) == int((comparisons["peak_score_difference_p"] < 0.05).sum())
     with pytest.raises(ValueError, match="band labels of 'the encoding comparisons'"):
