@@ -24,7 +24,9 @@ def load_benchmark():
 
 @pytest.mark.slow
 @pytest.mark.shared_data
-@pytest.mark.parametrize("reduction", ["srp", "pool4"])
+# pool (grid 4) only, where the old scaling collapsed; the benchmark script runs srp
+# as well (docs/results.md), which this test leaves out to keep CI short
+@pytest.mark.parametrize("reduction", ["pool4"])
 def test_cowley_v4_median_r_matches_sklearn_ridge_cv(reduction, shared_data, tmp_path_factory):
     benchmark = load_benchmark()
     cache = tmp_path_factory.getbasetemp() / "cowley_190923"
