@@ -162,18 +162,16 @@ def test_region_level_rsa_reports_ties_ceilings_and_net2brain_columns(run):
     assert line["r2_percent"] == pytest.approx(r2 / line["net2brain_noise_ceiling_lower"] * 100)
     for name in ("layer_similarity", "heatmap_rsa_region", "gradient_rsa_region"):
         assert (results / "figures" / f"{name}.png").stat().st_size
-    # the layer similarity diagnostic: the random control's stage6 and stage7 share
-    # their RDM, which no RSA can tell apart; training separates them
-    pair = {"layer": "stage6", "layer_other": "stage7"}
-    similarity = {
-        model: float(
-            xr.open_dataset(run / "results" / "synthetic" / model / "layer_similarity.nc")[
-                "similarity"
-            ].sel(pair)
-        )
+    # the layer similarity diagnostic: in the random control neighbouring layers
+    # nearly share their RDM (no RSA can tell them apart); training separates them
+    adjacent = {
+        model: xr.open_dataset(run / "results" / "synthetic" / model / "layer_similarity.nc")[
+            "adjacent"
+        ]
         for model in (TRAINED, CONTROL)
     }
-    assert similarity[CONTROL] > 0.95 and similarity[TRAINED] < similarity[CONTROL] - 0.1
+    assert float(adjacent[CONTROL].max()) > 0.95
+    assert float(adjacent[CONTROL].mean()) > float(adjacent[TRAINED].mean()) + 0.1
 
 
 @pytest.mark.slow
