@@ -31,7 +31,8 @@ def test_cowley_v4_median_r_matches_sklearn_ridge_cv(reduction, shared_data, tmp
     benchmark = load_benchmark()
     cache = tmp_path_factory.getbasetemp() / "cowley_190923"
     activations, responses = benchmark.cowley_inputs(shared_data, cache, "190923", reduction)
-    rows = benchmark.compare(activations, responses, ["conv3", "conv5", "fc7"], 5, 0)
+    # conv5, where the old scaling fell furthest behind (the benchmark runs every layer)
+    rows = benchmark.compare(activations, responses, ["conv5"], 5, 0)
     for layer, _, ours, same, _ in rows:
         assert abs(ours - same) < 0.02, (layer, ours, same)
         # real V4 units are predicted: far above 0 for every one of these layers
