@@ -218,11 +218,7 @@ def fit_encoding(
         alphas = _check_settings(
             estimator, n_folds, groups, alphas, n_permutations, fdr_alpha, pls_components
         )
-        _check_tail(tail)
-        check_correction(correction, "encoding.correction")
-        if correction in FAMILY_CORRECTIONS and n_permutations == 0:
-            raise ValueError(f"encoding.correction {correction!r} needs n_permutations > 0")
-        _check_min_reliability(min_reliability)
+        _check_null_settings(tail, correction, n_permutations, min_reliability)
         device = _torch_device(device, estimator, refit_alpha)
         layers = layer_names(activations)
         aligned = align_responses(activations, responses)
@@ -231,12 +227,7 @@ def fit_encoding(
         perms = _permutations(targets.shape[0], n_permutations, seed)
         logger.info(
             "encoding: %d layers, %d stimuli, %d targets, %s, %d folds, %d permutations",
-            len(layers),
-            targets.shape[0],
-            targets.shape[1],
-            estimator,
-            n_folds,
-            n_permutations,
+            *(len(layers), *targets.shape, estimator, n_folds, n_permutations),
         )
 
         r, p, p_tail, p_fwer, alpha = _score_layers(
@@ -280,11 +271,27 @@ def fit_encoding(
             "refit_alpha": refit_alpha,
             "tail": tail,
             "min_reliability": min_reliability,
-            "device": "cpu" if device is None else str(device),
-            "model": activations.attrs.get("model"),
-            "sklearn_version": sklearn.__version__,
+            **_provenance(activations, device),
         }
         return scores
+
+
+def _check_null_settings(tail, correction: str, n_permutations: int, min_reliability) -> None:
+    """The settings of the null, its corrections and the noise ceiling."""
+    _check_tail(tail)
+    check_correction(correction, "encoding.correction")
+    if correction in FAMILY_CORRECTIONS and n_permutations == 0:
+        raise ValueError(f"encoding.correction {correction!r} needs n_permutations > 0")
+    _check_min_reliability(min_reliability)
+
+
+def _provenance(activations: xr.Dataset, device) -> dict:
+    """Where the scores were computed, and from which model."""
+    return {
+        "device": "cpu" if device is None else str(device),
+        "model": activations.attrs.get("model"),
+        "sklearn_version": sklearn.__version__,
+    }
 
 
 def _score_layers(
